@@ -7,13 +7,13 @@ type InputKind int
 
 // Input kinds.
 const (
-	InputText       InputKind = iota + 1 // free text typed by the person
-	InputButton                          // a button press; Data is the button's data
-	InputCommand                         // a /command; Command without the slash, Args the rest
-	InputTimer                           // the wake-up time of a pause has come
-	InputReflection                      // a reflective reply is ready (Token, Text; empty Text = use the scripted one)
-	InputSafety                          // the safety check found acute risk: stop and show Text
-	InputUnsupported                     // a sticker, photo, voice note, ... (Text names the kind)
+	InputText        InputKind = iota + 1 // free text typed by the person
+	InputButton                           // a button press; Data is the button's data
+	InputCommand                          // a /command; Command without the slash, Args the rest
+	InputTimer                            // the wake-up time of a pause has come
+	InputReflection                       // a reflective reply is ready (Token, Text; empty Text = use the scripted one)
+	InputSafety                           // the safety check found acute risk: stop and show Text
+	InputUnsupported                      // a sticker, photo, voice note, ... (Text names the kind)
 )
 
 // Input is one thing the person (or a timer) did.
