@@ -1,0 +1,263 @@
+// Package conversation runs one turn of a conversation: it is the place where
+// the pure dialog engine meets storage. Each input is one database transaction:
+// the input is recorded by its source id (a repeat is a no-op), the person's row
+// is locked, the engine runs, and the new state, the transcript and the
+// outgoing messages commit together. Transports (Telegram, the terminal shell)
+// turn their events into an Incoming and deliver the outbox afterwards.
+package conversation
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/stilstaan/stilstaan/dialogs"
+	"github.com/stilstaan/stilstaan/storage"
+)
+
+// Channels a person can talk through.
+const (
+	ChannelTelegram = "telegram"
+	ChannelShell    = "shell"
+)
+
+// Outbox message kinds.
+const (
+	KindMessage  = "message"  // a new message, maybe with buttons
+	KindEdit     = "edit"     // replace the buttons of an earlier message
+	KindPhoto    = "photo"    // a picture (PNG) with a caption
+	KindDocument = "document" // a file
+)
+
+// Priorities of outgoing messages: lower goes first.
+const (
+	PriorityInteractive = 0
+	PriorityScheduled   = 10
+)
+
+// Envelope is the payload of one outgoing message, stored sealed in the outbox.
+type Envelope struct {
+	Text     string             `json:"text,omitempty"`
+	Buttons  [][]dialogs.Button `json:"buttons,omitempty"`
+	Prompt   int                `json:"prompt,omitempty"`
+	Choice   bool               `json:"choice,omitempty"`
+	File     []byte             `json:"file,omitempty"`
+	FileName string             `json:"file_name,omitempty"`
+}
+
+// Incoming is one input from a transport.
+type Incoming struct {
+	Channel string
+	ChatID  int64
+	// Source identifies the input for exactly-once processing (for Telegram
+	// "tg:<update_id>"); empty means it is not deduplicated.
+	Source string
+	Input  dialogs.Input
+}
+
+// Result tells the transport what happened.
+type Result struct {
+	PersonID  int64
+	Duplicate bool
+	// Notice is a short answer to a button press.
+	Notice string
+	// WakeAt is when the conversation wants a timer input; zero when none.
+	WakeAt time.Time
+	// Queued is how many outgoing messages the turn wrote.
+	Queued int
+	// Reflect is set when a reflective reply was requested.
+	Reflect *dialogs.ReflectRequest
+}
+
+// Service runs turns.
+type Service struct {
+	db     *storage.DB
+	engine *dialogs.Engine
+	now    func() time.Time
+	log    *slog.Logger
+	notify func()
+	hooks  []Hook
+}
+
+// Hook runs inside a turn's transaction, after the engine, so later features
+// (safety flags, check-in offers, reflective replies) add their rows to the
+// same commit. It may add outgoing messages through the Turn.
+type Hook func(ctx context.Context, t *Turn) error
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithClock injects the clock.
+func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
+
+// WithNotify sets a function called after a turn committed outgoing messages
+// (it wakes the delivery loop).
+func WithNotify(f func()) Option { return func(s *Service) { s.notify = f } }
+
+// WithHook adds a hook that runs inside every turn.
+func WithHook(h Hook) Option { return func(s *Service) { s.hooks = append(s.hooks, h) } }
+
+// New returns a Service.
+func New(db *storage.DB, engine *dialogs.Engine, opts ...Option) *Service {
+	s := &Service{db: db, engine: engine, now: time.Now, log: slog.Default(), notify: func() {}}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Engine returns the dialog engine.
+func (s *Service) Engine() *dialogs.Engine { return s.engine }
+
+// DB returns the storage.
+func (s *Service) DB() *storage.DB { return s.db }
+
+// Turn is what a hook sees of a turn in progress.
+type Turn struct {
+	Tx      *storage.Tx
+	In      Incoming
+	Before  dialogs.State
+	State   dialogs.State
+	Out     dialogs.Output
+	Now     time.Time
+	service *Service
+	queued  int
+}
+
+// Send queues an extra message in this turn.
+func (t *Turn) Send(env Envelope, priority int) error {
+	return t.service.enqueue(t, KindMessage, env, priority)
+}
+
+// Handle runs one input as one transaction.
+func (s *Service) Handle(ctx context.Context, in Incoming) (Result, error) {
+	key := storage.PersonKey{Channel: in.Channel, ExternalID: in.ChatID}
+	var res Result
+	dup, err := s.db.Turn(ctx, key, in.Source, func(tx *storage.Tx) error {
+		t, err := s.run(ctx, tx, in)
+		if err != nil {
+			return err
+		}
+		res = Result{
+			PersonID: tx.Person().ID, Notice: t.Out.Notice, WakeAt: t.State.WakeAt(),
+			Queued: t.queued, Reflect: t.Out.Reflect,
+		}
+		return nil
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("conversation: handle %s: %w", in.Input.Kind, err)
+	}
+	if dup {
+		return Result{Duplicate: true}, nil
+	}
+	if res.Queued > 0 {
+		s.notify()
+	}
+	return res, nil
+}
+
+func (s *Service) run(ctx context.Context, tx *storage.Tx, in Incoming) (*Turn, error) {
+	var st dialogs.State
+	if raw := tx.State(); raw != nil {
+		if err := json.Unmarshal(raw, &st); err != nil {
+			return nil, fmt.Errorf("decode state: %w", err)
+		}
+	}
+	now := s.now()
+	in.Input.Now = now
+	t := &Turn{Tx: tx, In: in, Before: st, Now: now, service: s}
+	t.State, t.Out = s.engine.Handle(st, in.Input)
+
+	if tx.New() || t.Out.LangChanged {
+		tx.SetLang(t.State.Lang)
+	}
+	if t.Out.ConsentChanged {
+		if t.State.Consent {
+			at := now
+			tx.SetConsent(&at, ConsentVersion)
+		} else {
+			tx.SetConsent(nil, ConsentVersion)
+		}
+	}
+	s.recordInput(t)
+	for _, m := range t.Out.Messages {
+		kind := KindMessage
+		if m.Edit {
+			kind = KindEdit
+		}
+		env := Envelope{Text: m.Text, Buttons: m.Buttons, Prompt: m.Prompt, Choice: m.Choice}
+		if err := s.enqueue(t, kind, env, PriorityInteractive); err != nil {
+			return nil, err
+		}
+	}
+	for _, h := range s.hooks {
+		if err := h(ctx, t); err != nil {
+			return nil, err
+		}
+	}
+	raw, err := json.Marshal(t.State)
+	if err != nil {
+		return nil, fmt.Errorf("encode state: %w", err)
+	}
+	tx.SaveState(raw, t.State.WakeAt())
+	return t, nil
+}
+
+// ConsentVersion names the consent text people agree to at onboarding.
+const ConsentVersion = "2026-11"
+
+// recordInput writes what the person did to the transcript. Free text is kept
+// only with consent.
+func (s *Service) recordInput(t *Turn) {
+	out := t.Out
+	if out.Heard == "" {
+		return
+	}
+	kind := "button"
+	switch t.In.Input.Kind {
+	case dialogs.InputText:
+		kind = "text"
+	case dialogs.InputCommand:
+		kind = "command"
+	}
+	text := out.Heard
+	if out.FreeText && !t.State.Consent {
+		kind, text = "withheld", ""
+	}
+	t.Tx.AddTranscript(storage.Entry{Direction: "in", Exercise: out.Exercise, Step: out.Step, Kind: kind, Text: text})
+}
+
+func (s *Service) enqueue(t *Turn, kind string, env Envelope, priority int) error {
+	payload, err := json.Marshal(env)
+	if err != nil {
+		return fmt.Errorf("encode message: %w", err)
+	}
+	t.Tx.Enqueue(storage.Outgoing{Kind: kind, Payload: payload, Priority: priority, Prompt: env.Prompt})
+	t.queued++
+	if kind != KindEdit && env.Text != "" {
+		ex, step := "", ""
+		if r := t.State.Run; r != nil {
+			ex, step = r.Exercise, r.Step
+		}
+		t.Tx.AddTranscript(storage.Entry{Direction: "out", Exercise: ex, Step: step, Kind: kind, Text: env.Text})
+	}
+	return nil
+}
+
+// DecodeEnvelope reads an outbox payload.
+func DecodeEnvelope(payload []byte) (Envelope, error) {
+	var env Envelope
+	if err := json.Unmarshal(payload, &env); err != nil {
+		return Envelope{}, fmt.Errorf("conversation: decode envelope: %w", err)
+	}
+	return env, nil
+}
+
+// ErrNoPerson is returned for operations on a person who does not exist.
+var ErrNoPerson = errors.New("conversation: no such person")
