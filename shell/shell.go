@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/stilstaan/stilstaan/conversation"
 	"github.com/stilstaan/stilstaan/dialogs"
@@ -162,7 +163,7 @@ func (s *session) parse(line string) dialogs.Input {
 	}
 	low := strings.ToLower(text)
 	for _, b := range s.buttons {
-		if strings.ToLower(strings.TrimPrefix(b.Label, "✓ ")) == low {
+		if plainLabel(b.Label) == plainLabel(low) {
 			return dialogs.Input{Kind: dialogs.InputButton, Data: b.Data}
 		}
 	}
@@ -172,6 +173,13 @@ func (s *session) parse(line string) dialogs.Input {
 		}
 	}
 	return dialogs.Input{Kind: dialogs.InputText, Text: line}
+}
+
+// plainLabel lower-cases a label and trims marks such as "✓ " and " ✔".
+func plainLabel(s string) string {
+	return strings.ToLower(strings.TrimFunc(s, func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	}))
 }
 
 func (s *session) turn(ctx context.Context, in dialogs.Input) error {
