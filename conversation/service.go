@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/stilstaan/stilstaan/dialogs"
@@ -74,13 +75,23 @@ type Result struct {
 
 // Service runs turns.
 type Service struct {
-	db     *storage.DB
-	engine *dialogs.Engine
-	now    func() time.Time
-	log    *slog.Logger
-	notify func()
-	hooks  []Hook
+	db       *storage.DB
+	engine   *dialogs.Engine
+	now      func() time.Time
+	log      *slog.Logger
+	notify   func()
+	hooks    []Hook
+	commands map[string]CommandFunc
+	buttons  map[string]ButtonFunc
 }
+
+// CommandFunc handles a /command outside the dialog engine (for features such
+// as /checkin or /delete). It runs inside the turn's transaction.
+type CommandFunc func(ctx context.Context, t *Turn, args string) error
+
+// ButtonFunc handles a button whose data starts with its prefix and ":"
+// (buttons a feature made itself). It returns a short notice for the person.
+type ButtonFunc func(ctx context.Context, t *Turn, data string) (notice string, err error)
 
 // Hook runs inside a turn's transaction, after the engine, so later features
 // (safety flags, check-in offers, reflective replies) add their rows to the
@@ -100,12 +111,28 @@ func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 // (it wakes the delivery loop).
 func WithNotify(f func()) Option { return func(s *Service) { s.notify = f } }
 
+// WithCommand handles the named commands (without "/") outside the engine.
+func WithCommand(fn CommandFunc, names ...string) Option {
+	return func(s *Service) {
+		for _, n := range names {
+			s.commands[n] = fn
+		}
+	}
+}
+
+// WithButton handles buttons whose data is "prefix:..." outside the engine.
+// Prefixes are letters only; the engine's own buttons start with a digit.
+func WithButton(prefix string, fn ButtonFunc) Option {
+	return func(s *Service) { s.buttons[prefix] = fn }
+}
+
 // WithHook adds a hook that runs inside every turn.
 func WithHook(h Hook) Option { return func(s *Service) { s.hooks = append(s.hooks, h) } }
 
 // New returns a Service.
 func New(db *storage.DB, engine *dialogs.Engine, opts ...Option) *Service {
-	s := &Service{db: db, engine: engine, now: time.Now, log: slog.Default(), notify: func() {}}
+	s := &Service{db: db, engine: engine, now: time.Now, log: slog.Default(), notify: func() {},
+		commands: map[string]CommandFunc{}, buttons: map[string]ButtonFunc{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -172,7 +199,13 @@ func (s *Service) run(ctx context.Context, tx *storage.Tx, in Incoming) (*Turn, 
 	now := s.now()
 	in.Input.Now = now
 	t := &Turn{Tx: tx, In: in, Before: st, Now: now, service: s}
-	t.State, t.Out = s.engine.Handle(st, in.Input)
+	handled, err := s.feature(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	if !handled {
+		t.State, t.Out = s.engine.Handle(st, in.Input)
+	}
 
 	if tx.New() || t.Out.LangChanged {
 		tx.SetLang(t.State.Lang)
@@ -207,6 +240,43 @@ func (s *Service) run(ctx context.Context, tx *storage.Tx, in Incoming) (*Turn, 
 	}
 	tx.SaveState(raw, t.State.WakeAt())
 	return t, nil
+}
+
+// feature runs a registered command or button handler instead of the engine.
+func (s *Service) feature(ctx context.Context, t *Turn) (bool, error) {
+	in := t.In.Input
+	switch in.Kind {
+	case dialogs.InputCommand:
+		fn, ok := s.commands[in.Command]
+		if !ok {
+			return false, nil
+		}
+		t.State = t.Before
+		if t.State.Lang == "" {
+			t.State.Lang = dialogs.LangFromHint(in.LangHint)
+		}
+		t.Out = dialogs.Output{Heard: "/" + in.Command}
+		return true, fn(ctx, t, in.Args)
+	case dialogs.InputButton:
+		prefix, rest, ok := strings.Cut(in.Data, ":")
+		fn, found := s.buttons[prefix]
+		if !ok || !found {
+			return false, nil
+		}
+		t.State = t.Before
+		notice, err := fn(ctx, t, rest)
+		t.Out.Notice = notice
+		return true, err
+	}
+	return false, nil
+}
+
+// Lang is the person's language in this turn.
+func (t *Turn) Lang() string {
+	if t.State.Lang != "" {
+		return t.State.Lang
+	}
+	return dialogs.DefaultLanguage
 }
 
 // ConsentVersion names the consent text people agree to at onboarding.

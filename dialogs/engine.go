@@ -135,6 +135,14 @@ func (t *turn) handle() {
 	case InputSafety:
 		t.safety()
 		return
+	case InputStart:
+		if t.st.Active() || t.st.Stage != StageReady {
+			t.out.Busy = true
+			return
+		}
+		t.startExercise(t.in.Data)
+		t.out.Heard = ""
+		return
 	}
 	if t.st.Stage != StageReady {
 		t.onboarding()
@@ -1058,10 +1066,16 @@ func (t *turn) safety() {
 
 func (t *turn) finish(s *Script) {
 	r := t.st.Run
-	sum := &RunSummary{Exercise: s.ID, StartedAt: r.StartedAt, EndedAt: t.in.Now, Scales: map[string]int{}}
+	sum := &RunSummary{Exercise: s.ID, StartedAt: r.StartedAt, EndedAt: t.in.Now,
+		Scales: map[string]int{}, Options: map[string][]string{}, Texts: map[string]string{}}
 	for id, a := range r.Answers {
-		if a.Value != nil {
+		switch {
+		case a.Value != nil:
 			sum.Scales[id] = *a.Value
+		case len(a.Options) > 0:
+			sum.Options[id] = a.Options
+		case a.Text != "":
+			sum.Texts[id] = a.Text
 		}
 	}
 	t.out.Ended = sum
@@ -1207,6 +1221,8 @@ func (k InputKind) String() string {
 		return "safety"
 	case InputUnsupported:
 		return "unsupported"
+	case InputStart:
+		return "start"
 	}
 	return fmt.Sprintf("kind(%d)", int(k))
 }

@@ -14,6 +14,7 @@ const (
 	InputReflection                       // a reflective reply is ready (Token, Text; empty Text = use the scripted one)
 	InputSafety                           // the safety check found acute risk: stop and show Text
 	InputUnsupported                      // a sticker, photo, voice note, ... (Text names the kind)
+	InputStart                            // start the exercise named by Data (a scheduled check-in)
 )
 
 // Input is one thing the person (or a timer) did.
@@ -54,6 +55,9 @@ type Output struct {
 	LangChanged    bool
 	// Unknown is set when the input was not understood (for metrics).
 	Unknown bool
+	// Busy is set when an InputStart was not started because another
+	// exercise is running.
+	Busy bool
 }
 
 // Message is one message to the person.
@@ -108,4 +112,7 @@ type RunSummary struct {
 	StartedAt time.Time
 	EndedAt   time.Time
 	Scales    map[string]int
+	Options   map[string][]string
+	// Texts holds free-text answers (empty without consent).
+	Texts map[string]string
 }
