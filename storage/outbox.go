@@ -1,0 +1,75 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// OutMessage is a message in the outbox, its payload opened.
+type OutMessage struct {
+	ID, PersonID, ChatID       int64
+	Kind                       string
+	Payload                    []byte
+	Priority, Prompt, Attempts int
+	CreatedAt                  time.Time
+	NotBefore                  time.Time // not to be sent before this time
+}
+
+// PendingFor returns the person's messages not yet sent, in the order they
+// were enqueued. It is what the terminal shell shows.
+func (db *DB) PendingFor(ctx context.Context, personID int64) ([]OutMessage, error) {
+	rows, err := db.pool.Query(ctx, `
+SELECT o.id, o.person_id, o.chat_id, o.kind, o.payload, o.priority, o.prompt, o.attempts, o.created_at, o.not_before, p.data_key
+FROM outbox o JOIN people p ON p.id = o.person_id
+WHERE o.person_id = $1 AND o.status = 'pending'
+ORDER BY o.id`, personID)
+	if err != nil {
+		return nil, fmt.Errorf("storage: pending for: %w", err)
+	}
+	defer rows.Close()
+	var (
+		out    []OutMessage
+		cipher Cipher
+	)
+	for rows.Next() {
+		var (
+			m       OutMessage
+			dataKey []byte
+		)
+		if err := rows.Scan(&m.ID, &m.PersonID, &m.ChatID, &m.Kind, &m.Payload, &m.Priority, &m.Prompt,
+			&m.Attempts, &m.CreatedAt, &m.NotBefore, &dataKey); err != nil {
+			return nil, fmt.Errorf("storage: pending for: %w", err)
+		}
+		if cipher == nil {
+			if cipher, err = db.cipherFor(ctx, personID, dataKey); err != nil {
+				return nil, fmt.Errorf("storage: pending for: %w", err)
+			}
+		}
+		if m.Payload, err = cipher.Open(m.Payload); err != nil {
+			return nil, fmt.Errorf("storage: pending for: open message %d: %w", m.ID, err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("storage: pending for: %w", err)
+	}
+	return out, nil
+}
+
+// MarkSent records that message id was delivered and got remoteID (the
+// Telegram message_id) from the channel. Marking a message sent twice keeps
+// the last remoteID. It leaves the attempt count to whoever records failures.
+// It returns an error wrapping ErrNotFound when there is no such message.
+func (db *DB) MarkSent(ctx context.Context, id int64, remoteID int64) error {
+	tag, err := db.pool.Exec(ctx,
+		`UPDATE outbox SET status = 'sent', sent_at = $3, remote_id = $2, last_error = NULL WHERE id = $1`,
+		id, remoteID, db.now())
+	if err != nil {
+		return fmt.Errorf("storage: mark sent: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("storage: mark sent: message %d: %w", id, ErrNotFound)
+	}
+	return nil
+}
