@@ -1,0 +1,113 @@
+package storage_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stilstaan/stilstaan/storage"
+	"github.com/stilstaan/stilstaan/storage/storagetest"
+)
+
+func TestPendingForAndMarkSent(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	db := storagetest.New(t, storage.WithClock(clk.Now))
+	bob := storage.PersonKey{Channel: "telegram", ExternalID: 2002}
+	later := clk.Now().Add(24 * time.Hour)
+
+	var aliceID, bobID int64
+	turn(t, db, alice, "tg:1", func(tx *storage.Tx) error {
+		aliceID = tx.Person().ID
+		tx.Enqueue(storage.Outgoing{Kind: "text", Payload: []byte("a1")},
+			storage.Outgoing{Kind: "text", Payload: []byte("a2"), Priority: 10, NotBefore: later})
+		return nil
+	})
+	turn(t, db, bob, "tg:2", func(tx *storage.Tx) error {
+		bobID = tx.Person().ID
+		tx.Enqueue(storage.Outgoing{Kind: "text", Payload: []byte("b1")})
+		return nil
+	})
+	turn(t, db, alice, "tg:3", func(tx *storage.Tx) error {
+		tx.Enqueue(storage.Outgoing{Kind: "text", Payload: []byte("a3")})
+		return nil
+	})
+
+	payloads := func(personID int64) []string {
+		t.Helper()
+		msgs, err := db.PendingFor(ctx, personID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for i, m := range msgs {
+			if m.PersonID != personID || (i > 0 && m.ID <= msgs[i-1].ID) {
+				t.Errorf("PendingFor(%d)[%d] = %+v: wrong person or order", personID, i, m)
+			}
+			out = append(out, string(m.Payload))
+		}
+		return out
+	}
+	msgs, err := db.PendingFor(ctx, aliceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		markSent int // index into alice's first pending list, -1 for none
+		person   int64
+		want     []string
+	}{
+		{name: "all pending in enqueue order", markSent: -1, person: aliceID, want: []string{"a1", "a2", "a3"}},
+		{name: "other person apart", markSent: -1, person: bobID, want: []string{"b1"}},
+		{name: "first sent", markSent: 0, person: aliceID, want: []string{"a2", "a3"}},
+		{name: "middle sent", markSent: 2, person: aliceID, want: []string{"a2"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.markSent >= 0 {
+				if err := db.MarkSent(ctx, msgs[tt.markSent].ID, 9000+int64(tt.markSent)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := payloads(tt.person); !equal(got, tt.want) {
+				t.Errorf("pending = %q, want %q", got, tt.want)
+			}
+		})
+	}
+	if !msgs[1].NotBefore.Equal(later) || msgs[1].Priority != 10 {
+		t.Errorf("scheduled message = %+v, want NotBefore %v, priority 10", msgs[1], later)
+	}
+
+	var (
+		status string
+		remote int64
+		sentAt time.Time
+	)
+	if err := db.Pool().QueryRow(ctx, `SELECT status, remote_id, sent_at FROM outbox WHERE id = $1`, msgs[0].ID).
+		Scan(&status, &remote, &sentAt); err != nil {
+		t.Fatal(err)
+	}
+	if status != "sent" || remote != 9000 || !sentAt.Equal(clk.Now()) {
+		t.Errorf("sent row = %s, %d, %v", status, remote, sentAt)
+	}
+	if err := db.MarkSent(ctx, msgs[2].ID+100, 1); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("MarkSent of a missing message = %v, want ErrNotFound", err)
+	}
+	if got, err := db.PendingFor(ctx, bobID+100); err != nil || len(got) != 0 {
+		t.Errorf("PendingFor an unknown person = %v, %v; want none", got, err)
+	}
+}
+
+func equal(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
