@@ -105,7 +105,7 @@ func (db *DB) Turn(ctx context.Context, key PersonKey, source string, fn func(t 
 	// in fn, and hands the connection back to the pool.
 	defer release(ctx, conn)
 
-	t := &Tx{now: db.now()}
+	t := &Tx{now: db.now(), conn: conn, ctx: ctx}
 	fresh, sealedState, dataKey, err := t.begin(ctx, conn, key, source)
 	if err != nil {
 		return false, fmt.Errorf("storage: turn: %w", err)
@@ -298,6 +298,8 @@ type Tx struct {
 	wakeAt      time.Time
 	ops         []txOp
 	done        bool
+	conn        *pgxpool.Conn
+	ctx         context.Context
 }
 
 // txOp is one buffered write: exactly one of entry, out or sql is set.
@@ -400,6 +402,53 @@ func (t *Tx) Exec(_ context.Context, sql string, args ...any) error {
 		return errors.New("storage: exec: empty statement")
 	}
 	t.ops = append(t.ops, txOp{sql: sql, args: slices.Clone(args)})
+	return nil
+}
+
+// Row is one result row of QueryRow.
+type Row interface {
+	Scan(dest ...any) error
+}
+
+// QueryRow runs a read inside the turn's transaction right away (under the
+// person's lock). It does not see what this turn buffered (Exec, Enqueue, ...),
+// which is written only when fn returns. pgx.ErrNoRows is reported as
+// ErrNotFound.
+func (t *Tx) QueryRow(sql string, args ...any) Row {
+	t.mustBeOpen()
+	return notFoundRow{t.conn.QueryRow(t.ctx, sql, args...)}
+}
+
+// Query runs a read inside the turn's transaction right away and calls each
+// for every row.
+func (t *Tx) Query(sql string, args []any, each func(Row) error) error {
+	t.mustBeOpen()
+	rows, err := t.conn.Query(t.ctx, sql, args...)
+	if err != nil {
+		return fmt.Errorf("storage: query: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := each(rows); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("storage: query: %w", err)
+	}
+	return nil
+}
+
+type notFoundRow struct{ row pgx.Row }
+
+func (r notFoundRow) Scan(dest ...any) error {
+	err := r.row.Scan(dest...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("storage: query: %w", err)
+	}
 	return nil
 }
 
