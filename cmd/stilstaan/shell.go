@@ -6,8 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/stilstaan/stilstaan/conversation"
-	"github.com/stilstaan/stilstaan/dialogs"
 	"github.com/stilstaan/stilstaan/shell"
 )
 
@@ -35,13 +33,15 @@ Input can be piped, one line per answer.`,
 				return err
 			}
 			defer db.Close()
-			engine := dialogs.NewEngine(lib, dialogs.WithPauseScale(cfg.Shell.PauseScale))
-			svc := conversation.New(db, engine, conversation.WithLogger(log))
+			svcs, err := newServices(ctx, cfg, lib, db, log, cfg.Shell.PauseScale, nil)
+			if err != nil {
+				return err
+			}
 			fi, _ := os.Stdin.Stat()
 			return shell.Run(ctx, shell.Options{
 				In: os.Stdin, Out: os.Stdout, User: userName, LangHint: lang,
 				Interactive: fi != nil && fi.Mode()&os.ModeCharDevice != 0,
-				Service:     svc, DB: db,
+				Service:     svcs.Conversation, DB: db,
 			})
 		},
 	}
