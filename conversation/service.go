@@ -35,6 +35,7 @@ const (
 
 // Priorities of outgoing messages: lower goes first.
 const (
+	PrioritySafety      = -10 // a safety reply goes before anything else waiting for that chat
 	PriorityInteractive = 0
 	PriorityScheduled   = 10
 )
@@ -57,6 +58,10 @@ type Incoming struct {
 	// "tg:<update_id>"); empty means it is not deduplicated.
 	Source string
 	Input  dialogs.Input
+	// Priority of the messages this turn produces: PriorityInteractive (the
+	// zero value) for a person's own input, PriorityScheduled for check-ins and
+	// other messages nobody is waiting for.
+	Priority int
 }
 
 // Result tells the transport what happened.
@@ -83,7 +88,31 @@ type Service struct {
 	hooks    []Hook
 	commands map[string]CommandFunc
 	buttons  map[string]ButtonFunc
+	screener Screener
 }
+
+// ScreenAction says what the safety screen decided about a free-text input.
+type ScreenAction int
+
+// Screen actions.
+const (
+	ScreenPass    ScreenAction = iota // nothing found: the engine runs as usual
+	ScreenConcern                     // elevated distress: the answer is kept, then the person chooses to go on or pause
+	ScreenHalt                        // acute risk: the exercise stops and Reply is sent with grounding and pause buttons
+	ScreenReply                       // answer with Reply instead of running the engine (e.g. "are you a bot?")
+)
+
+// Screening is the safety screen's decision on one free-text input.
+type Screening struct {
+	Action                ScreenAction
+	Reply                 string
+	Level, Category, Rule string
+}
+
+// Screener checks free text (and captions) before the engine sees it. It runs
+// inside the turn's transaction, so flags it writes commit with the turn. It
+// must not wait on the network.
+type Screener func(ctx context.Context, t *Turn, text string) (Screening, error)
 
 // CommandFunc handles a /command outside the dialog engine (for features such
 // as /checkin or /delete). It runs inside the turn's transaction.
@@ -126,6 +155,9 @@ func WithButton(prefix string, fn ButtonFunc) Option {
 	return func(s *Service) { s.buttons[prefix] = fn }
 }
 
+// WithScreener sets the safety screen run on every free-text input first.
+func WithScreener(fn Screener) Option { return func(s *Service) { s.screener = fn } }
+
 // WithHook adds a hook that runs inside every turn.
 func WithHook(h Hook) Option { return func(s *Service) { s.hooks = append(s.hooks, h) } }
 
@@ -147,14 +179,16 @@ func (s *Service) DB() *storage.DB { return s.db }
 
 // Turn is what a hook sees of a turn in progress.
 type Turn struct {
-	Tx      *storage.Tx
-	In      Incoming
-	Before  dialogs.State
-	State   dialogs.State
-	Out     dialogs.Output
-	Now     time.Time
-	service *Service
-	queued  int
+	Tx     *storage.Tx
+	In     Incoming
+	Before dialogs.State
+	State  dialogs.State
+	Out    dialogs.Output
+	Now    time.Time
+	// Screening is the safety screen's decision (ScreenPass when it did not run).
+	Screening Screening
+	service   *Service
+	queued    int
 }
 
 // Send queues an extra message in this turn.
@@ -204,7 +238,13 @@ func (s *Service) run(ctx context.Context, tx *storage.Tx, in Incoming) (*Turn, 
 		return nil, err
 	}
 	if !handled {
-		t.State, t.Out = s.engine.Handle(st, in.Input)
+		handled, err = s.screen(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+	}
+	if !handled {
+		t.State, t.Out = s.engine.Handle(st, t.In.Input)
 	}
 
 	if tx.New() || t.Out.LangChanged {
@@ -219,13 +259,17 @@ func (s *Service) run(ctx context.Context, tx *storage.Tx, in Incoming) (*Turn, 
 		}
 	}
 	s.recordInput(t)
+	priority := in.Priority
+	if t.Screening.Action == ScreenHalt {
+		priority = PrioritySafety
+	}
 	for _, m := range t.Out.Messages {
 		kind := KindMessage
 		if m.Edit {
 			kind = KindEdit
 		}
 		env := Envelope{Text: m.Text, Buttons: m.Buttons, Prompt: m.Prompt, Choice: m.Choice}
-		if err := s.enqueue(t, kind, env, PriorityInteractive); err != nil {
+		if err := s.enqueue(t, kind, env, priority); err != nil {
 			return nil, err
 		}
 	}
@@ -267,6 +311,45 @@ func (s *Service) feature(ctx context.Context, t *Turn) (bool, error) {
 		notice, err := fn(ctx, t, rest)
 		t.Out.Notice = notice
 		return true, err
+	}
+	return false, nil
+}
+
+// screen runs the safety screen on free text. It reports true when the
+// screen answered instead of the engine.
+func (s *Service) screen(ctx context.Context, t *Turn) (bool, error) {
+	in := t.In.Input
+	if s.screener == nil || (in.Kind != dialogs.InputText && in.Kind != dialogs.InputUnsupported) || strings.TrimSpace(in.Text) == "" {
+		return false, nil
+	}
+	if t.Before.Lang == "" {
+		t.Before.Lang = dialogs.LangFromHint(in.LangHint)
+	}
+	sc, err := s.screener(ctx, t, in.Text)
+	if err != nil {
+		return false, fmt.Errorf("safety screen: %w", err)
+	}
+	t.Screening = sc
+	switch sc.Action {
+	case ScreenConcern:
+		if in.Kind == dialogs.InputText {
+			t.In.Input.Concern = sc.Reply
+			return false, nil
+		}
+		// a caption: no answer to keep, show the support message on its own
+		t.State, t.Out = s.engine.Handle(t.Before, dialogs.Input{Kind: dialogs.InputText, Text: in.Text, Concern: sc.Reply, Now: in.Now, LangHint: in.LangHint})
+		return true, nil
+	case ScreenHalt:
+		t.State, t.Out = s.engine.Handle(t.Before, dialogs.Input{Kind: dialogs.InputSafety, Text: sc.Reply, Now: in.Now, LangHint: in.LangHint})
+		t.Out.Heard, t.Out.FreeText = in.Text, true
+		if r := t.Before.Run; r != nil {
+			t.Out.Exercise, t.Out.Step = r.Exercise, r.Step
+		}
+		return true, nil
+	case ScreenReply:
+		t.State = t.Before
+		t.Out = dialogs.Output{Heard: in.Text, FreeText: true, Messages: []dialogs.Message{{Text: sc.Reply}}}
+		return true, nil
 	}
 	return false, nil
 }
