@@ -105,7 +105,7 @@ func (db *DB) Turn(ctx context.Context, key PersonKey, source string, fn func(t 
 	// in fn, and hands the connection back to the pool.
 	defer release(ctx, conn)
 
-	t := &Tx{now: db.now(), conn: conn, ctx: ctx}
+	t := &Tx{now: db.now(), conn: conn, ctx: ctx, db: db}
 	fresh, sealedState, dataKey, err := t.begin(ctx, conn, key, source)
 	if err != nil {
 		return false, fmt.Errorf("storage: turn: %w", err)
@@ -300,6 +300,7 @@ type Tx struct {
 	done        bool
 	conn        *pgxpool.Conn
 	ctx         context.Context
+	db          *DB
 }
 
 // txOp is one buffered write: exactly one of entry, out or sql is set.
@@ -403,6 +404,58 @@ func (t *Tx) Exec(_ context.Context, sql string, args ...any) error {
 	}
 	t.ops = append(t.ops, txOp{sql: sql, args: slices.Clone(args)})
 	return nil
+}
+
+// sqlEnsurePerson creates a person row when missing (without locking an
+// existing one) and returns it either way.
+const sqlEnsurePerson = `WITH ins AS (
+  INSERT INTO people (channel, external_id, chat_id, created_at, last_seen_at)
+  VALUES ($1, $2, $2, $3, $3)
+  ON CONFLICT (channel, external_id) DO NOTHING
+  RETURNING ` + personColumns + `, data_key, true AS fresh)
+SELECT * FROM ins
+UNION ALL
+SELECT ` + personColumns + `, data_key, false FROM people WHERE channel = $1 AND external_id = $2
+LIMIT 1`
+
+// EnqueueTo queues messages for another person (a coach being alerted) in
+// this turn's transaction, sealed with that person's own key; the person is
+// created when new. The lookup runs right away; the inserts are buffered in
+// order with the turn's other writes. It returns the other person's id.
+func (t *Tx) EnqueueTo(key PersonKey, m ...Outgoing) (int64, error) {
+	t.mustBeOpen()
+	var p Person
+	var wrapped []byte
+	var fresh bool
+	if err := scanPerson(t.conn.QueryRow(t.ctx, sqlEnsurePerson, key.Channel, key.ExternalID, t.now), &p, &wrapped, &fresh); err != nil {
+		return 0, fmt.Errorf("storage: enqueue to: %w", err)
+	}
+	if fresh {
+		k, err := t.db.sealer.NewPersonKey(t.ctx, p.ID)
+		if err != nil {
+			return 0, fmt.Errorf("storage: enqueue to: new person key: %w", err)
+		}
+		if k != nil {
+			wrapped = k
+			t.ops = append(t.ops, txOp{sql: `UPDATE people SET data_key = $2 WHERE id = $1`, args: []any{p.ID, k}})
+		}
+	}
+	c, err := t.db.cipherFor(t.ctx, p.ID, wrapped)
+	if err != nil {
+		return 0, fmt.Errorf("storage: enqueue to: %w", err)
+	}
+	for _, out := range m {
+		payload, err := seal(c, out.Payload)
+		if err != nil {
+			return 0, fmt.Errorf("storage: enqueue to: seal: %w", err)
+		}
+		notBefore := out.NotBefore
+		if notBefore.IsZero() {
+			notBefore = t.now
+		}
+		t.ops = append(t.ops, txOp{sql: sqlEnqueue, args: []any{p.ID, p.ChatID, out.Kind, payload, out.Priority, out.Prompt, notBefore, t.now}})
+	}
+	return p.ID, nil
 }
 
 // Row is one result row of QueryRow.

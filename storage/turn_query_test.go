@@ -52,3 +52,27 @@ func TestTxQueryReadsInsideTheTurn(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestEnqueueToAnotherPerson(t *testing.T) {
+	db := storagetest.New(t)
+	ctx := context.Background()
+	coach := storage.PersonKey{Channel: "telegram", ExternalID: 777}
+	var coachID int64
+	for i := range 2 { // the second time the coach exists already
+		_, err := db.Turn(ctx, storage.PersonKey{Channel: "telegram", ExternalID: 1}, "", func(tx *storage.Tx) error {
+			id, err := tx.EnqueueTo(coach, storage.Outgoing{Kind: "message", Payload: []byte("alert " + string(rune('a'+i)))})
+			coachID = id
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	msgs, err := db.PendingFor(ctx, coachID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 2 || string(msgs[0].Payload) != "alert a" || msgs[0].ChatID != 777 {
+		t.Fatalf("coach outbox: %+v", msgs)
+	}
+}
