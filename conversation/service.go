@@ -62,6 +62,11 @@ type Incoming struct {
 	// zero value) for a person's own input, PriorityScheduled for check-ins and
 	// other messages nobody is waiting for.
 	Priority int
+	// Preface is sent before the engine's messages when the engine takes the
+	// input, so a scheduled exercise can open with a message that depends on
+	// the person and the day (the theme of a check-in); hooks run after the
+	// engine and cannot put a message first. See priority.go.
+	Preface []Envelope
 }
 
 // Result tells the transport what happened.
@@ -259,6 +264,9 @@ func (s *Service) run(ctx context.Context, tx *storage.Tx, in Incoming) (*Turn, 
 		}
 	}
 	s.recordInput(t)
+	if err := s.preface(t); err != nil {
+		return nil, err
+	}
 	priority := in.Priority
 	if t.Screening.Action == ScreenHalt {
 		priority = PrioritySafety
