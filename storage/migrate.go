@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"sort"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -35,14 +36,34 @@ func migrations() fs.FS {
 	return sub
 }
 
+// migrationFilesSorted lists the embedded migrations in the order they run:
+// by file name. The number in a name only orders the files; gaps are allowed
+// (features reserve numbers), and the schema version is the count applied.
+func migrationFilesSorted() []string {
+	names, err := fs.Glob(migrations(), "*.sql")
+	if err != nil {
+		panic(fmt.Sprintf("storage: embedded migrations: %v", err)) // the pattern is constant
+	}
+	sort.Strings(names)
+	return names
+}
+
+// loadMigrations adds the embedded migrations to m in order.
+func loadMigrations(m *migrate.Migrator) error {
+	for _, name := range migrationFilesSorted() {
+		sql, err := fs.ReadFile(migrations(), name)
+		if err != nil {
+			return err
+		}
+		m.AppendMigration(name, string(sql), "")
+	}
+	return nil
+}
+
 // SchemaVersion is the schema version this binary needs: the number of
 // embedded migrations.
 func SchemaVersion() int {
-	names, err := migrate.FindMigrations(migrations())
-	if err != nil {
-		panic(fmt.Sprintf("storage: embedded migrations: %v", err)) // caught by the tests
-	}
-	return len(names)
+	return len(migrationFilesSorted())
 }
 
 // Migrate applies the embedded migrations the database does not have yet, each
@@ -60,7 +81,7 @@ func (db *DB) Migrate(ctx context.Context) (applied int, err error) {
 	if err != nil {
 		return 0, fmt.Errorf("storage: migrate: %w", err)
 	}
-	if err := m.LoadMigrations(migrations()); err != nil {
+	if err := loadMigrations(m); err != nil {
 		return 0, fmt.Errorf("storage: migrate: load: %w", err)
 	}
 	current, err := m.GetCurrentVersion(ctx)

@@ -104,7 +104,7 @@ func TestMigrateOutdatedCatchesUp(t *testing.T) {
 	db := storagetest.New(t)
 	// A database wiped back to version 0 is older than the binary; Migrate
 	// must bring it to the current version again.
-	if _, err := db.Pool().Exec(ctx, `DROP TABLE outbox, transcript, inputs, conversations, people, schema_version`); err != nil {
+	if _, err := db.Pool().Exec(ctx, `DROP SCHEMA public CASCADE; CREATE SCHEMA public`); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.CheckSchema(ctx); !errors.Is(err, storage.ErrSchemaOutdated) {

@@ -340,7 +340,7 @@ func TestTurnCanceledContext(t *testing.T) {
 func TestTurnExec(t *testing.T) {
 	ctx := context.Background()
 	db := storagetest.New(t)
-	if _, err := db.Pool().Exec(ctx, `CREATE TABLE flags (person_id bigint, last_entry bigint, note bytea)`); err != nil {
+	if _, err := db.Pool().Exec(ctx, `CREATE TABLE exec_notes (person_id bigint, last_entry bigint, note bytea)`); err != nil {
 		t.Fatal(err)
 	}
 	turn(t, db, alice, "tg:1", func(tx *storage.Tx) error {
@@ -350,18 +350,18 @@ func TestTurnExec(t *testing.T) {
 			return err
 		}
 		// Runs after the transcript entry above: it must see it.
-		return tx.Exec(ctx, `INSERT INTO flags SELECT $1, max(id), $2 FROM transcript WHERE person_id = $1`,
+		return tx.Exec(ctx, `INSERT INTO exec_notes SELECT $1, max(id), $2 FROM transcript WHERE person_id = $1`,
 			tx.Person().ID, note)
 	})
 	var (
 		last int64
 		note []byte
 	)
-	if err := db.Pool().QueryRow(ctx, `SELECT last_entry, note FROM flags`).Scan(&last, &note); err != nil {
+	if err := db.Pool().QueryRow(ctx, `SELECT last_entry, note FROM exec_notes`).Scan(&last, &note); err != nil {
 		t.Fatal(err)
 	}
 	if last == 0 || string(note) != "flagged" {
-		t.Errorf("flags row = %d, %q; want the transcript entry's id and the note", last, note)
+		t.Errorf("exec_notes row = %d, %q; want the transcript entry's id and the note", last, note)
 	}
 	if err := func() error {
 		var err error
