@@ -39,6 +39,12 @@ type Options struct {
 	Service  *conversation.Service
 	DB       *storage.DB
 	LangHint string
+	// AfterTurn, when set, runs after each turn and before its messages are
+	// printed: the reflection worker's AnswerNow answers a reflective reply
+	// the turn asked for (within its deadline), so the reply or the
+	// scripted fallback is printed with the turn. It returns the Result of
+	// the last turn it ran, or res when it ran none.
+	AfterTurn func(ctx context.Context, in conversation.Incoming, res conversation.Result) (conversation.Result, error)
 }
 
 // ExternalID maps a shell user name to a stable person id.
@@ -186,15 +192,21 @@ func (s *session) turn(ctx context.Context, in dialogs.Input) error {
 	if in.LangHint == "" {
 		in.LangHint = s.LangHint
 	}
-	res, err := s.Service.Handle(ctx, conversation.Incoming{Channel: conversation.ChannelShell, ChatID: s.chatID, Input: in})
+	inc := conversation.Incoming{Channel: conversation.ChannelShell, ChatID: s.chatID, Input: in}
+	res, err := s.Service.Handle(ctx, inc)
 	if err != nil {
 		return fmt.Errorf("shell: %w", err)
 	}
 	s.personID = res.PersonID
-	s.wakeAt = res.WakeAt
 	if res.Notice != "" {
 		fmt.Fprintf(s.Out, "(%s)\n", res.Notice)
 	}
+	if s.AfterTurn != nil {
+		if res, err = s.AfterTurn(ctx, inc, res); err != nil {
+			return fmt.Errorf("shell: %w", err)
+		}
+	}
+	s.wakeAt = res.WakeAt
 	return s.deliver(ctx)
 }
 
