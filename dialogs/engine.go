@@ -326,7 +326,7 @@ func (t *turn) command() {
 
 func (t *turn) menu(intro string) {
 	var rows [][]Button
-	if r := t.st.Run; r != nil {
+	if r := t.st.Run; r != nil && r.StoppedBy != "safety" {
 		if s, ok := t.e.lib.Script(r.Exercise); ok {
 			rows = append(rows, []Button{btn(t.text("menu.resume", "{title}", s.Title.In(t.lang())), "r")})
 		}
@@ -365,12 +365,18 @@ func (t *turn) resume() {
 		t.menu(t.text("resume.nothing"))
 		return
 	}
-	s, st, ok := t.current()
-	if !ok {
+	if r.StoppedBy == "safety" {
+		// SAFETY.md: never continue the old exercise script after a crisis.
+		t.st.Run = nil
+		t.menu(t.text("resume.after_safety"))
 		return
 	}
 	wasStopped := r.Stopped
 	r.Stopped, r.StoppedBy = false, ""
+	s, st, ok := t.current()
+	if !ok {
+		return
+	}
 	if wasStopped {
 		t.send(t.text("resume.back", "{title}", s.Title.In(t.lang())))
 	}
@@ -513,6 +519,11 @@ func (t *turn) pause() {
 		t.send(t.text("pause.ok_norun"))
 		return
 	}
+	if r.StoppedBy == "safety" {
+		// After a safety reply the old exercise is not picked up again.
+		t.send(t.text("pause.ok_norun"))
+		return
+	}
 	r.Stopped, r.StoppedBy, r.WakeAt, r.Held = true, "pause", time.Time{}, false
 	t.flushAwaitingSilently()
 	t.send(t.text("pause.ok"))
@@ -556,9 +567,11 @@ func (t *turn) current() (*Script, *Step, bool) {
 			// The step was removed or changed shape: start this exercise over.
 			r.Answers, r.Selected, r.WakeAt, r.Awaiting, r.Held = map[string]Answer{}, nil, time.Time{}, 0, false
 			r.Step = s.FirstStep()
-			st, _ = s.StepByID(r.Step)
 			t.send(t.text("exercise.changed"))
-			return s, st, true
+			// The input was meant for a step that is gone: ask the first
+			// question instead of applying it there.
+			t.enter(r.Step)
+			return nil, nil, false
 		}
 	}
 	if !ok {
@@ -715,6 +728,7 @@ func (t *turn) stepButton(action, arg string) {
 		t.clearButtons()
 		r.WakeAt = time.Time{}
 		t.out.Heard = t.text("pause.ready")
+		t.send(t.render(st.After))
 		t.enter(st.Next)
 		return
 	case "d":
@@ -863,6 +877,14 @@ func (t *turn) freeText() {
 	}
 	text := strings.TrimSpace(t.in.Text)
 	t.out.Exercise, t.out.Step = r.Exercise, st.ID
+	if t.in.Concern != "" && st.Kind != KindText {
+		// Distress typed where a button was expected: support first; going on
+		// asks this step's question again.
+		t.clearButtons()
+		r.Held, r.WakeAt = true, time.Time{}
+		t.concern()
+		return
+	}
 	switch st.Kind {
 	case KindText:
 		if text == "" {
@@ -880,7 +902,7 @@ func (t *turn) freeText() {
 		}
 		t.clearButtons()
 		r.Answers[st.ID] = a
-		if st.Reflect == "llm" && t.e.llm && t.st.Consent {
+		if st.Reflect == "llm" && t.e.llm && t.st.Consent && t.in.Concern == "" {
 			r.Awaiting = t.st.Prompt
 			t.out.Reflect = t.reflectRequest(st, text)
 			return
@@ -1201,7 +1223,7 @@ var requiredTexts = []string{
 	"multi.done", "multi.none", "multi.toggled", "concern.go_on", "concern.grounding", "concern.pause",
 	"text.stopped", "text.no_run", "text.held", "answer.empty", "answer.too_long", "answer.choice",
 	"answer.multi", "answer.scale", "answer.skipped_mark", "answer.withheld_mark",
-	"safety.grounding", "safety.pause", "input.unsupported",
+	"safety.grounding", "safety.pause", "input.unsupported", "resume.after_safety",
 }
 
 // String describes an input kind, for logs and metrics.

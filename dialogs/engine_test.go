@@ -950,8 +950,13 @@ func TestSafety(t *testing.T) {
 		c.advanceTo("pick")
 		c.send(Input{Kind: InputSafety, Text: reply})
 		out := c.press("p")
-		if !said(out, lib.Text("pause.ok", "nl")) || !c.st.Run.Stopped {
+		// A safety stop stays one: pausing does not make the exercise resumable.
+		if !said(out, lib.Text("pause.ok_norun", "nl")) || !c.st.Run.Stopped || c.st.Run.StoppedBy != "safety" {
 			t.Errorf("pause %q run %+v", msgs(out), c.st.Run)
+		}
+		out = c.command("/resume")
+		if c.st.Run != nil || !said(out, lib.Text("resume.after_safety", "nl")) {
+			t.Errorf("resume after safety %q run %+v", msgs(out), c.st.Run)
 		}
 	})
 

@@ -191,6 +191,11 @@ func yamlProblem(file string, err error) Problem {
 	line := 0
 	if m := yamlLineNumber.FindStringSubmatch(msg); m != nil {
 		line, _ = strconv.Atoi(m[1])
+		// yaml.v3 reports parser errors (not scanner errors) with a 0-based
+		// line (go-yaml #542); parser errors are the "did not find expected" ones.
+		if strings.Contains(msg, "did not find expected") {
+			line++
+		}
 		msg = strings.TrimSpace(strings.Replace(msg, m[0]+":", "", 1))
 	}
 	return Problem{file, line, "YAML: " + msg}

@@ -134,7 +134,7 @@ func (s *Script) FirstStep() string {
 
 // CanSkip reports whether the person may skip this step.
 func (st *Step) CanSkip() bool {
-	return st.Skippable == nil || *st.Skippable
+	return st.Deep || st.Skippable == nil || *st.Skippable
 }
 
 // Bounds returns a scale step's range.
