@@ -18,7 +18,7 @@ type Classifier struct {
 type compiledMask struct {
 	name string
 	re   *regexp.Regexp
-	need []string
+	need requirement
 }
 
 type compiledRule struct {
@@ -27,7 +27,7 @@ type compiledRule struct {
 	category string
 	re       *regexp.Regexp
 	unless   *regexp.Regexp
-	need     []string
+	need     requirement
 }
 
 // maskPlaceholder replaces a masked span. Normalize removes control
@@ -127,7 +127,7 @@ func (c *Classifier) Classify(text string) Result {
 func (c *Classifier) applyMasks(n string) string {
 	for i := range c.masks {
 		m := &c.masks[i]
-		if !containsAny(n, m.need) {
+		if !m.need.holds(n) {
 			continue
 		}
 		if m.re.MatchString(n) {
@@ -140,7 +140,7 @@ func (c *Classifier) applyMasks(n string) string {
 // matches reports whether the rule matches n in a sentence that its unless
 // pattern does not exclude.
 func (r *compiledRule) matches(n string) bool {
-	if !containsAny(n, r.need) {
+	if !r.need.holds(n) {
 		return false
 	}
 	if r.unless == nil {
@@ -164,20 +164,6 @@ func sentenceAround(n string, start, end int) string {
 		e += end
 	}
 	return n[s+1 : e]
-}
-
-// containsAny reports whether s contains one of need; an empty need means
-// the pattern has no literal it must contain, so it always has to run.
-func containsAny(s string, need []string) bool {
-	if len(need) == 0 {
-		return true
-	}
-	for _, x := range need {
-		if strings.Contains(s, x) {
-			return true
-		}
-	}
-	return false
 }
 
 // SecondOpinion is an optional extra classifier, for example one backed by

@@ -124,6 +124,9 @@ var wordMap = map[string]string{
 	"mysef":       "myself",
 	"myselv":      "myself",
 	"mself":       "myself",
+	"myslf":       "myself",
+	"urself":      "yourself",
+	"yourslef":    "yourself",
 	"selfharm":    "self-harm",
 	"selfharming": "self-harming",
 	// Chat slang for killing oneself.
@@ -193,17 +196,19 @@ var wordMap = map[string]string{
 // phraseMap maps two-token phrases. Keys are matched on the tokens without
 // surrounding punctuation; values must be fixed points of Normalize.
 var phraseMap = map[string]string{
-	"zelf moord":        "zelfmoord",
-	"zelf moort":        "zelfmoord",
-	"sewer slide":       "suicide",
-	"sewer slided":      "suicided",
-	"self delete":       "kill myself",
-	"self deleting":     "killing myself",
-	"be unalive":        "be dead",
-	"zelf beschadiging": "zelfbeschadiging",
-	"self harm":         "self-harm",
-	"ik wl":             "ik wil",
-	"wl dood":           "wil dood",
+	"zelfmoord gedachtes": "zelfmoordgedachten",
+	"zelfmoord gedachten": "zelfmoordgedachten",
+	"zelf moord":          "zelfmoord",
+	"zelf moort":          "zelfmoord",
+	"sewer slide":         "suicide",
+	"sewer slided":        "suicided",
+	"self delete":         "kill myself",
+	"self deleting":       "killing myself",
+	"be unalive":          "be dead",
+	"zelf beschadiging":   "zelfbeschadiging",
+	"self harm":           "self-harm",
+	"ik wl":               "ik wil",
+	"wl dood":             "wil dood",
 }
 
 // rarelyDoubled letters keep a single letter when a stretched word is not
@@ -382,9 +387,16 @@ func popcount(x int) int {
 	return n
 }
 
+// maxWordLen bounds the words looked up in the lexicon, which keeps
+// Normalize linear on hostile input (one 64 KiB "word").
+const maxWordLen = 40
+
 // knownWord reports whether w is in the lexicon, or is a compound of two
 // lexicon words of at least two letters each ("zelfmoord" + "gedachten").
 func knownWord(w string) bool {
+	if len(w) > maxWordLen {
+		return false
+	}
 	if lexicon[w] {
 		return true
 	}

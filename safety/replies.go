@@ -34,15 +34,15 @@ func DefaultHelplines() Helplines {
 		"nl": {
 			{Name: "113 Zelfmoordpreventie", Phone: "113, 0800-0113", URL: "113.nl", Hours: "24/7, gratis en anoniem"},
 			{Name: "Bij direct gevaar", Phone: "112"},
-			{Name: "Geweld thuis: Veilig Thuis", Phone: "0800-2000", Hours: "24/7, gratis"},
+			{Name: "Veilig Thuis, bij geweld thuis", Phone: "0800-2000", Hours: "24/7, gratis"},
 			{Name: "Je huisarts", Text: "bel je eigen huisarts, of 's avonds, 's nachts en in het weekend de huisartsenpost"},
 		},
 		"en": {
 			{Name: "In immediate danger", Text: "call your local emergency number"},
 			{Name: "Helplines in your country", URL: "findahelpline.com"},
-			{Name: "In the Netherlands: 113 Suicide Prevention", Phone: "113, 0800-0113", URL: "113.nl", Hours: "24/7, free and anonymous"},
+			{Name: "In the Netherlands, 113 Suicide Prevention", Phone: "113, 0800-0113", URL: "113.nl", Hours: "24/7, free and anonymous"},
 			{Name: "In the Netherlands, in immediate danger", Phone: "112"},
-			{Name: "In the Netherlands, violence at home: Veilig Thuis", Phone: "0800-2000", Hours: "24/7, free"},
+			{Name: "In the Netherlands, Veilig Thuis for violence at home", Phone: "0800-2000", Hours: "24/7, free"},
 		},
 	}
 }
@@ -203,7 +203,7 @@ func AcuteReply(lang string, h Helplines, coachTold bool) string {
 	var b strings.Builder
 	if lang == "en" {
 		b.WriteString("Thank you for telling me. What you wrote sounds really heavy, and you don't have to carry it alone.\n\n")
-		b.WriteString("I'm Stilstaan, an automated self-help bot, not a counsellor, so I can't give you the help a person can. Please reach out to someone who can, right now if you need to:\n")
+		b.WriteString("I'm Stilstaan, an automated self-help bot, not a counsellor, so I can't give you the help a person can. You can talk to someone who can, right now:\n")
 		b.WriteString(h.render(lang))
 		b.WriteString("\n\n")
 		if coachTold {
@@ -213,7 +213,7 @@ func AcuteReply(lang string, h Helplines, coachTold bool) string {
 		return b.String()
 	}
 	b.WriteString("Dank je dat je dit met me deelt. Wat je schrijft klinkt zwaar, en je hoeft het niet alleen te dragen.\n\n")
-	b.WriteString("Ik ben Stilstaan, een automatische zelfhulpbot en geen hulpverlener, dus ik kan je niet geven wat een mens je kan geven. Praat met iemand die dat wel kan, nu meteen als dat nodig is:\n")
+	b.WriteString("Ik ben Stilstaan, een automatische zelfhulpbot en geen hulpverlener, dus ik kan je niet geven wat een mens je kan geven. Je kunt nu meteen praten met iemand die dat wel kan:\n")
 	b.WriteString(h.render(lang))
 	b.WriteString("\n\n")
 	if coachTold {
@@ -248,14 +248,14 @@ func HumanRequestReply(lang string, coachTold bool) string {
 		s := "I understand you'd like to talk to a person. I'm Stilstaan, an automated self-help bot, so I can't be that person myself.\n\n"
 		if coachTold {
 			return s + "I've let a coach from Stilstaan know that you'd like contact. They will read our conversation and get back to you here as soon as they can; that may not be right away.\n\n" +
-				"If you need someone now, your GP or a helpline can help, day and night."
+				"If you need someone now, call your GP, or a helpline that is there day and night."
 		}
 		return s + "No coach is following your conversations, so I can't pass this on to anyone. Your GP is a good place to start, and if things feel heavy, a helpline is there day and night."
 	}
 	s := "Ik snap dat je graag met een mens wilt praten. Ik ben Stilstaan, een automatische zelfhulpbot, dus die mens kan ik zelf niet zijn.\n\n"
 	if coachTold {
 		return s + "Ik heb een coach van Stilstaan laten weten dat je contact wilt. Die leest ons gesprek en reageert hier zodra dat kan; dat is misschien niet meteen.\n\n" +
-			"Heb je nu iemand nodig, dan kun je dag en nacht terecht bij je huisarts of een hulplijn."
+			"Heb je nu iemand nodig, bel dan je huisarts of de huisartsenpost, of een hulplijn die dag en nacht bereikbaar is."
 	}
 	return s + "Er kijkt bij jou geen coach mee, dus ik kan dit niet aan iemand doorgeven. Je huisarts is een goed begin, en als het zwaar is, kun je dag en nacht bij een hulplijn terecht."
 }
