@@ -218,8 +218,7 @@ const rarelyDoubled = "ihjqvwxy"
 // mapWords squashes stretched letters and applies wordMap and phraseMap on
 // a string whose whitespace is already collapsed to single spaces.
 func mapWords(s string) string {
-	toks := strings.Split(s, " ")
-	changed := false
+	toks, changed := joinSpelledOut(strings.Split(s, " "))
 	type part struct{ pre, core, post string }
 	parts := make([]part, len(toks))
 	for i, t := range toks {
@@ -264,6 +263,36 @@ func mapWords(s string) string {
 		return s
 	}
 	return b.String()
+}
+
+// joinSpelledOut joins three or more single letters in a row into one word,
+// so a word spelled out to dodge a filter ("d i e", "d o o d") is read as
+// the word.
+func joinSpelledOut(toks []string) ([]string, bool) {
+	single := func(t string) bool {
+		r, size := utf8.DecodeRuneInString(t)
+		return size > 0 && size == len(t) && unicode.IsLetter(r)
+	}
+	var out []string
+	changed := false
+	for i := 0; i < len(toks); {
+		j := i
+		for j < len(toks) && single(toks[j]) {
+			j++
+		}
+		if j-i >= 3 {
+			out = append(out, strings.Join(toks[i:j], ""))
+			changed = true
+			i = j
+			continue
+		}
+		if j == i {
+			j = i + 1
+		}
+		out = append(out, toks[i:j]...)
+		i = j
+	}
+	return out, changed
 }
 
 // splitToken splits a token into leading punctuation, a core of letters,

@@ -42,6 +42,9 @@ func TestNormalize(t *testing.T) {
 		{"punctuation kept", "ik wil dood!!!", "ik wil dood!!!"},
 		{"selfharm", "selfharm", "self-harm"},
 		{"chat English", "idk, i cant", "i don't know, i can't"},
+		{"spelled out", "i want to d i e", "i want to die"},
+		{"spelled out Dutch", "ik wil d o o d", "ik wil dood"},
+		{"two single letters stay", "a b test", "a b test"},
 		{"emoji kept", "ik ga dood van het lachen 😂", "ik ga dood van het lachen 😂"},
 	}
 	for _, tt := range tests {
