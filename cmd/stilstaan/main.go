@@ -93,7 +93,11 @@ func loadScripts(cfg config.Config) (*dialogs.Library, error) {
 // openDB connects, creating the database when the server allows, and brings
 // the schema up to date (or checks it, with database.auto_migrate off).
 func openDB(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...storage.Option) (*storage.DB, error) {
-	opts = append([]storage.Option{storage.WithMaxConns(cfg.Database.MaxConns), storage.WithLogger(log)}, opts...)
+	sealer, err := newSealer(cfg, os.Stderr) // encryption at rest; see privacy.go
+	if err != nil {
+		return nil, err
+	}
+	opts = append([]storage.Option{storage.WithMaxConns(cfg.Database.MaxConns), storage.WithLogger(log), storage.WithSealer(sealer)}, opts...)
 	db, err := storage.Open(ctx, cfg.Database.URL, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("cannot use the database (is PostgreSQL running at %s?): %w", hostOf(cfg.Database.URL), err)

@@ -28,6 +28,7 @@ Input can be piped, one line per answer.`,
 				return err
 			}
 			ctx := cmd.Context()
+			allowDevKey = true // a local development key when crypto.master_key is unset
 			db, err := openDB(ctx, cfg, log)
 			if err != nil {
 				return err
@@ -42,6 +43,7 @@ Input can be piped, one line per answer.`,
 				In: os.Stdin, Out: os.Stdout, User: userName, LangHint: lang,
 				Interactive: fi != nil && fi.Mode()&os.ModeCharDevice != 0,
 				Service:     svcs.Conversation, DB: db,
+				AfterTurn: shellAfterTurn(svcs),
 			})
 		},
 	}
