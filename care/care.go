@@ -152,6 +152,12 @@ WHERE person_id = $1 AND level = 'acute' AND declined_at IS NULL AND created_at 
 	return nil
 }
 
+// LLMRejected records a low-level flag when the guard rejected a reflective
+// reply (the person got the scripted reflection instead).
+func (c *Care) LLMRejected(_ context.Context, t *conversation.Turn, rule string) error {
+	return c.flag(t, LevelLow, "llm_guard", rule, false)
+}
+
 // declined reports whether this input says no to help after an acute flag:
 // the pause button of the safety reply, /stop, or a plain no.
 func declined(t *conversation.Turn) bool {

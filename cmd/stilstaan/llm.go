@@ -91,8 +91,13 @@ func llmFeature(_ context.Context, cfg config.Config, db *storage.DB, log *slog.
 	if err != nil {
 		return nil, nil, err
 	}
+	c, err := newCare(cfg, db, log)
+	if err != nil {
+		return nil, nil, err
+	}
 	w, err := reflection.New(db, client, set,
-		reflection.WithTimeout(cfg.LLM.Timeout), reflection.WithMetrics(metrics), reflection.WithLogger(log))
+		reflection.WithTimeout(cfg.LLM.Timeout), reflection.WithMetrics(metrics), reflection.WithLogger(log),
+		reflection.WithOnRejected(c.LLMRejected))
 	if err != nil {
 		return nil, nil, err
 	}
