@@ -44,16 +44,16 @@ type Export struct {
 
 // ExportPerson is the person's row.
 type ExportPerson struct {
-	ID             int64      `json:"id"`
-	Channel        string     `json:"channel"`
-	ExternalID     int64      `json:"external_id"`
-	ChatID         int64      `json:"chat_id"`
-	Lang           string     `json:"lang"`
-	Active         bool       `json:"active"`
-	CreatedAt      time.Time  `json:"created_at"`
-	LastSeenAt     time.Time  `json:"last_seen_at"`
-	LastActiveAt   *time.Time `json:"last_active_at"`
-	RetentionWarnt *time.Time `json:"retention_warned_at"`
+	ID              int64      `json:"id"`
+	Channel         string     `json:"channel"`
+	ExternalID      int64      `json:"external_id"`
+	ChatID          int64      `json:"chat_id"`
+	Lang            string     `json:"lang"`
+	Active          bool       `json:"active"`
+	CreatedAt       time.Time  `json:"created_at"`
+	LastSeenAt      time.Time  `json:"last_seen_at"`
+	LastActiveAt    *time.Time `json:"last_active_at"`
+	RetentionWarned *time.Time `json:"retention_warned_at"`
 }
 
 // ExportConsent is the current consent and its history.
@@ -180,7 +180,7 @@ func (p *Privacy) collect(t *conversation.Turn) (*Export, error) {
 		return nil, fmt.Errorf("privacy: export: %s: %w", what, err)
 	}
 	if err := t.Tx.QueryRow(`SELECT last_active_at, retention_warned_at FROM people WHERE id = $1`, person.ID).
-		Scan(&x.Person.LastActiveAt, &x.Person.RetentionWarnt); err != nil {
+		Scan(&x.Person.LastActiveAt, &x.Person.RetentionWarned); err != nil {
 		return fail("person", err)
 	}
 	if raw := t.Tx.State(); len(raw) > 0 && json.Valid(raw) {
