@@ -100,22 +100,19 @@ const (
 	eraseNow
 )
 
-// decide applies the policy to one person as of now.
+// decide applies the policy to one person as of now. Rows of people who
+// never talked with the bot (a coach's row, made to queue an alert) are left
+// alone: nothing in them was written by a person, and erasing them would drop
+// alerts on their way.
 func (r *Retention) decide(lastActive time.Time, warnedAt *time.Time, talked bool, now time.Time) verdict {
-	if lastActive.After(now.Add(-(r.retention - r.warn))) {
+	if !talked || lastActive.After(now.Add(-(r.retention - r.warn))) {
 		return keep
 	}
 	due := !lastActive.After(now.Add(-r.retention))
-	if r.warn > 0 && talked {
-		if warnedAt == nil {
-			return warnNow
-		}
-		if due && !warnedAt.After(now.Add(-r.warn)) {
-			return eraseNow
-		}
-		return keep
-	}
-	if due {
+	switch {
+	case r.warn > 0 && warnedAt == nil:
+		return warnNow
+	case due && (r.warn == 0 || !warnedAt.After(now.Add(-r.warn))):
 		return eraseNow
 	}
 	return keep

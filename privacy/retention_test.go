@@ -23,7 +23,7 @@ func TestRetentionWarnsOnceThenErases(t *testing.T) {
 	returnsID := h.onboard(returns, true)
 	activeID := h.onboard(active, false)
 	// Someone who only ever received messages (a coach being alerted): no
-	// conversation, so no warning, but erased all the same when due.
+	// conversation, nothing they wrote, left alone.
 	var coachID int64
 	if _, err := h.db.Turn(ctx, storage.PersonKey{Channel: conversation.ChannelTelegram, ExternalID: coachChat}, "", func(tx *storage.Tx) error {
 		coachID = tx.Person().ID
@@ -65,9 +65,8 @@ func TestRetentionWarnsOnceThenErases(t *testing.T) {
 		{name: "the silent are warned", day: 352, warned: 2, kept: []int64{silentID, returnsID, activeID, coachID}},
 		{name: "only once", day: 353, kept: []int64{silentID, returnsID}},
 		{name: "coming back clears the warning", day: 360, before: func() { h.clock.Set(at(360)); h.say(returns, "ik ben er weer") }},
-		{name: "a year on: the never-warned are erased, the warned wait out the warning", day: 365, erased: 1,
-			gone: []int64{coachID}, kept: []int64{silentID, returnsID, activeID}},
-		{name: "fourteen days after the warning", day: 366, erased: 1, gone: []int64{silentID}, kept: []int64{returnsID, activeID}},
+		{name: "a year on, the warned wait out their fourteen days", day: 365, kept: []int64{silentID, returnsID, activeID, coachID}},
+		{name: "fourteen days after the warning", day: 366, erased: 1, gone: []int64{silentID}, kept: []int64{returnsID, activeID, coachID}},
 		{name: "a year after coming back, warned again (with the one who went quiet at day 300)", day: 360 + 352, warned: 2, kept: []int64{returnsID, activeID}},
 	}
 	for _, s := range steps {
@@ -110,12 +109,16 @@ func TestRetentionWarnsOnceThenErases(t *testing.T) {
 	if !strings.Contains(got[0], "over 14 dagen") {
 		t.Errorf("the first warning does not give fourteen days: %q", got[0])
 	}
+	// Years later the others are gone too; the coach's row is still there.
+	if res, err := r.RunOnce(ctx, at(5*365)); err != nil || res.Erased != 2 || exists(returnsID) || exists(activeID) || !exists(coachID) {
+		t.Errorf("years later: %+v %v", res, err)
+	}
 	var audits int
 	if err := h.db.Pool().QueryRow(ctx, `SELECT count(*) FROM audit WHERE action = $1 AND detail LIKE 'retention%'`, AuditPersonDeleted).Scan(&audits); err != nil {
 		t.Fatal(err)
 	}
-	if audits != 2 {
-		t.Errorf("%d audit rows for two erasures", audits)
+	if audits != 3 {
+		t.Errorf("%d audit rows for three erasures", audits)
 	}
 	for table, n := range rowsAbout(t, h, silentID) {
 		if n != 0 {
