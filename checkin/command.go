@@ -368,7 +368,7 @@ func (f *Feature) overview(lang string, s Settings, now time.Time) conversation.
 		weekly1 = btn(say(l, "btn.weekly_off"), "w:0")
 	}
 	rows = append(rows, []dialogs.Button{evening1, weekly1})
-	return conversation.Envelope{Text: text, Buttons: rows}
+	return conversation.Envelope{Text: text, Buttons: rows, Choice: true}
 }
 
 // sameChoices reports whether a and b hold the same choices.

@@ -145,7 +145,7 @@ func (f *Feature) offer(ctx context.Context, t *conversation.Turn) error {
 	return t.Send(conversation.Envelope{Text: say(lang, "offer.text"), Buttons: [][]dialogs.Button{
 		{{Label: say(lang, "offer.yes"), Data: ButtonPrefix + ":offer:yes"}},
 		{{Label: say(lang, "offer.no"), Data: ButtonPrefix + ":offer:no"}},
-	}}, t.Priority())
+	}, Choice: true}, t.Priority())
 }
 
 const (

@@ -313,13 +313,13 @@ feed:
 	b := &pgx.Batch{}
 	for i := range rows {
 		r, res := &rows[i], results[i]
+		sent += res.started // those turns committed, whatever happened next
 		if !done[i] {
 			// Not (surely) finished because ctx ended: release it for the
 			// next scheduler; whatever did start is deduplicated then.
 			res = result{}
 		}
-		sent += res.started
-		if res.err != nil && done[i] {
+		if res.err != nil {
 			errs = append(errs, res.err)
 		}
 		b.Queue(sqlRelease, r.person, claim,

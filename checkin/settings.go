@@ -21,7 +21,6 @@ type Settings struct {
 	Weekly       bool      // the weekly summary picture
 
 	stored     bool       // a row exists
-	offered    bool       // check-ins were offered after a first exercise
 	daily      *time.Time // due times as stored
 	eveningDue *time.Time
 	weeklyDue  *time.Time
@@ -42,7 +41,7 @@ func (f *Feature) location(zone string) *time.Location {
 	return loc
 }
 
-const sqlLoadSettings = `SELECT enabled, hour, minute, zone, paused_until, evening, weekly, offered_at IS NOT NULL,
+const sqlLoadSettings = `SELECT enabled, hour, minute, zone, paused_until, evening, weekly,
        next_due_at, evening_due_at, weekly_due_at
 FROM checkin_schedules WHERE person_id = $1`
 
@@ -52,7 +51,7 @@ func (f *Feature) load(t *conversation.Turn) (Settings, error) {
 	var paused *time.Time
 	var hour, minute int16
 	err := t.Tx.QueryRow(sqlLoadSettings, t.Tx.Person().ID).Scan(&s.Enabled, &hour, &minute, &s.Zone,
-		&paused, &s.Evening, &s.Weekly, &s.offered, &s.daily, &s.eveningDue, &s.weeklyDue)
+		&paused, &s.Evening, &s.Weekly, &s.daily, &s.eveningDue, &s.weeklyDue)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		return s, nil
