@@ -141,7 +141,6 @@ type Checkin struct {
 type Privacy struct {
 	RetentionDays int    `mapstructure:"retention_days" yaml:"retention_days"`
 	WarnDays      int    `mapstructure:"warn_days" yaml:"warn_days"`
-	ConsentText   string `mapstructure:"consent_version" yaml:"consent_version"`
 }
 
 // Log configures log/slog.
@@ -166,7 +165,7 @@ func Defaults() Config {
 		Dashboard: Dashboard{Listen: "127.0.0.1:8080", SessionTTL: 8 * time.Hour},
 		Crypto:    Crypto{DevKeyFile: ".dev/master.key"},
 		Checkin:   Checkin{DefaultZone: "Europe/Amsterdam", LateWindow: 2 * time.Hour, WeeklyDay: "sunday", WeeklyTime: "19:00", ScanInterval: 15 * time.Second, EveningPrompt: "21:00"},
-		Privacy:   Privacy{RetentionDays: 365, WarnDays: 14, ConsentText: "2026-11"},
+		Privacy:   Privacy{RetentionDays: 365, WarnDays: 14},
 		Log:       Log{Level: "info", Format: "text"},
 	}
 }
@@ -366,6 +365,9 @@ func (c Config) Validate() error {
 	}
 	if c.Privacy.RetentionDays < 1 {
 		bad("privacy.retention_days", "must be at least 1")
+	}
+	if c.Privacy.WarnDays < 0 || c.Privacy.WarnDays >= c.Privacy.RetentionDays {
+		bad("privacy.warn_days", "must be at least 0 and less than privacy.retention_days")
 	}
 	switch strings.ToLower(c.Log.Level) {
 	case "debug", "info", "warn", "error":
