@@ -139,8 +139,8 @@ type Checkin struct {
 
 // Privacy configures retention.
 type Privacy struct {
-	RetentionDays int    `mapstructure:"retention_days" yaml:"retention_days"`
-	WarnDays      int    `mapstructure:"warn_days" yaml:"warn_days"`
+	RetentionDays int `mapstructure:"retention_days" yaml:"retention_days"`
+	WarnDays      int `mapstructure:"warn_days" yaml:"warn_days"`
 }
 
 // Log configures log/slog.
