@@ -470,3 +470,31 @@ func TestDeletedPersonForgetsDelivery(t *testing.T) {
 		t.Errorf("deliveries rows after deleting the person = %d, %v; want 0", n, err)
 	}
 }
+
+// BenchmarkClaimChats claims 50 chats out of a backlog of 10,000 pending
+// messages over 1,000 chats, and gives them back.
+func BenchmarkClaimChats(b *testing.B) {
+	ctx := context.Background()
+	db := storagetest.New(b)
+	const chats, each = 1000, 10
+	for c := range chats {
+		outs := make([]storage.Outgoing, each)
+		for i := range outs {
+			outs[i] = msg(fmt.Sprintf("%d-%d", c, i), (c%3)*5)
+		}
+		enqueueFor(b, db, int64(c+1), outs...)
+	}
+	if _, err := db.Pool().Exec(ctx, "ANALYZE"); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		qs, err := db.ClaimChats(ctx, "bench", 50, time.Minute)
+		if err != nil || len(qs) != 50 {
+			b.Fatalf("ClaimChats = %d chats, %v", len(qs), err)
+		}
+		if _, err := db.ReleaseAll(ctx, "bench"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
