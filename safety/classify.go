@@ -13,12 +13,13 @@ import (
 type Classifier struct {
 	masks []compiledMask
 	rules []compiledRule
+	index *literalIndex
 }
 
 type compiledMask struct {
 	name string
 	re   *regexp.Regexp
-	need requirement
+	need idRequirement
 }
 
 type compiledRule struct {
@@ -27,7 +28,7 @@ type compiledRule struct {
 	category string
 	re       *regexp.Regexp
 	unless   *regexp.Regexp
-	need     requirement
+	need     idRequirement
 }
 
 // maskPlaceholder replaces a masked span. Normalize removes control
@@ -46,20 +47,28 @@ func NewClassifier() *Classifier {
 }
 
 func newClassifier(rules []ruleSpec, masks []maskSpec) (*Classifier, error) {
-	c := &Classifier{}
+	c := &Classifier{index: newLiteralIndex()}
 	for _, m := range masks {
 		re, err := compilePattern(m.pattern)
 		if err != nil {
 			return nil, fmt.Errorf("safety: mask %s: %w", m.name, err)
 		}
-		c.masks = append(c.masks, compiledMask{name: m.name, re: re, need: requiredLiterals(re)})
+		need, err := c.index.compile(requiredLiterals(re))
+		if err != nil {
+			return nil, fmt.Errorf("safety: mask %s: %w", m.name, err)
+		}
+		c.masks = append(c.masks, compiledMask{name: m.name, re: re, need: need})
 	}
 	for _, r := range rules {
 		re, err := compilePattern(r.pattern)
 		if err != nil {
 			return nil, fmt.Errorf("safety: rule %s: %w", r.name, err)
 		}
-		cr := compiledRule{name: r.name, level: r.level, category: r.category, re: re, need: requiredLiterals(re)}
+		need, err := c.index.compile(requiredLiterals(re))
+		if err != nil {
+			return nil, fmt.Errorf("safety: rule %s: %w", r.name, err)
+		}
+		cr := compiledRule{name: r.name, level: r.level, category: r.category, re: re, need: need}
 		if r.unless != "" {
 			if cr.unless, err = compilePattern(r.unless); err != nil {
 				return nil, fmt.Errorf("safety: rule %s: unless: %w", r.name, err)
@@ -112,10 +121,12 @@ func (c *Classifier) Classify(text string) Result {
 	if n == "" {
 		return Result{}
 	}
-	n = c.applyMasks(n)
+	var found literalSet
+	c.index.scan(n, &found)
+	n = c.applyMasks(n, &found)
 	for i := range c.rules {
 		r := &c.rules[i]
-		if r.matches(n) {
+		if r.need.holds(&found) && r.matches(n) {
 			return Result{Level: r.level, Category: r.category, Rule: r.name}
 		}
 	}
@@ -123,15 +134,17 @@ func (c *Classifier) Classify(text string) Result {
 }
 
 // applyMasks blanks out figures of speech, accidents and clear negations
-// before the rules run (see maskSpecs).
-func (c *Classifier) applyMasks(n string) string {
+// before the rules run (see maskSpecs). found lists the literals of n and
+// is brought up to date when a mask changes n.
+func (c *Classifier) applyMasks(n string, found *literalSet) string {
 	for i := range c.masks {
 		m := &c.masks[i]
-		if !m.need.holds(n) {
+		if !m.need.holds(found) {
 			continue
 		}
 		if m.re.MatchString(n) {
 			n = m.re.ReplaceAllLiteralString(n, maskPlaceholder)
+			c.index.scan(n, found)
 		}
 	}
 	return n
@@ -140,9 +153,6 @@ func (c *Classifier) applyMasks(n string) string {
 // matches reports whether the rule matches n in a sentence that its unless
 // pattern does not exclude.
 func (r *compiledRule) matches(n string) bool {
-	if !r.need.holds(n) {
-		return false
-	}
 	if r.unless == nil {
 		return r.re.MatchString(n)
 	}

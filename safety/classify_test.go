@@ -112,13 +112,7 @@ func TestRulesCompile(t *testing.T) {
 // same with and without it.
 func TestPrefilterKeepsMatches(t *testing.T) {
 	c := NewClassifier()
-	plain := NewClassifier()
-	for i := range plain.rules {
-		plain.rules[i].need = nil
-	}
-	for i := range plain.masks {
-		plain.masks[i].need = nil
-	}
+	plain := unfiltered()
 	f, err := os.Open("testdata/labelled.tsv")
 	if err != nil {
 		t.Fatal(err)
@@ -133,6 +127,19 @@ func TestPrefilterKeepsMatches(t *testing.T) {
 			t.Errorf("line %d: with prefilter %+v, without %+v", e.Line, a, b)
 		}
 	}
+}
+
+// unfiltered returns a classifier that runs every regexp, for checking the
+// prefilter against.
+func unfiltered() *Classifier {
+	c := NewClassifier()
+	for i := range c.rules {
+		c.rules[i].need = nil
+	}
+	for i := range c.masks {
+		c.masks[i].need = nil
+	}
+	return c
 }
 
 func TestClassifyConcurrent(t *testing.T) {
@@ -288,9 +295,25 @@ func FuzzClassify(f *testing.F) {
 	for _, s := range []string{"", "Ik wil dood", "ik ga dood van het lachen", "Hij slaat me", "\x00\x00", "vroeger. . . sloeg hij me", "?!.", "ben je een mens?", strings.Repeat("niet meer ", 50)} {
 		f.Add(s)
 	}
+	// The labelled messages make good seeds: mutations of real wording
+	// reach the rules, which random bytes rarely do.
+	if lf, err := os.Open("testdata/labelled.tsv"); err == nil {
+		ex, err := ParseLabelled(lf)
+		lf.Close()
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, e := range ex {
+			f.Add(e.Text)
+		}
+	}
 	c := NewClassifier()
+	plain := unfiltered()
 	f.Fuzz(func(t *testing.T, s string) {
 		r := c.Classify(s)
+		if p := plain.Classify(s); p != r {
+			t.Fatalf("Classify(%q) = %+v with the prefilter, %+v without", s, r, p)
+		}
 		if !r.Level.Valid() || !knownCategory(r.Category) {
 			t.Fatalf("Classify(%q) = %+v", s, r)
 		}
