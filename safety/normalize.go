@@ -14,9 +14,10 @@ import (
 // removed, so "suÏcide" becomes "suicide" and full-width letters become
 // ASCII); removes zero-width, format and control characters (so
 // "zelf\u200bmoord" is "zelfmoord"); collapses whitespace; squashes letters
-// repeated three or more times; and maps common misspellings and chat
-// spellings ("zelfmoort", "zelf moord", "kms", "nie", "ff", "idk",
-// "sewerslide") to one spelling.
+// repeated three or more times; joins words spelled out letter by letter
+// ("d i e"); reads digits used as letters in known words ("d00d"); and maps
+// common misspellings and chat spellings ("zelfmoort", "zelf moord", "kms",
+// "nie", "ff", "idk", "sewerslide") to one spelling.
 //
 // Squashing a run of a repeated letter keeps one or two letters. Dutch has
 // many long vowels written double ("maar", "leeg", "zelfmoord"), and chat
@@ -91,8 +92,6 @@ var wordMap = map[string]string{
 	"zelf-moord":         "zelfmoord",
 	"zelfmoordgedachtes": "zelfmoordgedachten",
 	"zelfmoordgedachte":  "zelfmoordgedachten",
-	"suicidaal":          "suicidaal",
-	"suicidale":          "suicidale",
 	"suisidaal":          "suicidaal",
 	"suicidiaal":         "suicidaal",
 	"zelfbeschadigin":    "zelfbeschadiging",
