@@ -140,6 +140,10 @@ func (t *turn) handle() {
 			t.out.Busy = true
 			return
 		}
+		if r := t.st.Run; r != nil && r.StoppedBy != "safety" && len(r.Answers) > 0 && t.st.Stash == nil {
+			// keep a paused exercise to resume after the check-in
+			t.st.Stash, t.st.Run = r, nil
+		}
 		t.startExercise(t.in.Data)
 		t.out.Heard = ""
 		return
@@ -538,6 +542,9 @@ func (t *turn) startExercise(id string) {
 	}
 	t.clearButtons()
 	t.out.Heard = s.Title.In(t.lang())
+	if t.in.Kind != InputStart {
+		t.st.Stash = nil // the person chose something new
+	}
 	if old := t.st.Run; old != nil && old.Exercise != id && len(old.Answers) > 0 {
 		t.send(t.text("exercise.replaced", "{title}", t.title(old.Exercise)))
 	}
@@ -1101,8 +1108,10 @@ func (t *turn) finish(s *Script) {
 		}
 	}
 	t.out.Ended = sum
-	t.st.Run = nil
-	t.st.Done++
+	t.st.Run, t.st.Stash = t.st.Stash, nil
+	if !s.Hidden {
+		t.st.Done++
+	}
 	t.menu(t.text("end.menu"))
 }
 

@@ -154,3 +154,51 @@ func TestBugYAMLParserErrorLine(t *testing.T) {
 		t.Errorf("problems %v, want one at line 7", probs)
 	}
 }
+
+// A scheduled check-in over a paused exercise keeps that exercise: it comes
+// back, still paused, when the check-in ends, and /resume continues it.
+func TestCheckinKeepsPausedExercise(t *testing.T) {
+	lib, err := LoadEmbedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := lib.Script("checkin"); !ok {
+		t.Fatal("no checkin script")
+	}
+	c := newConvo(t, NewEngine(lib))
+	c.onboard("nl", true)
+	c.press("x:abandonment")
+	c.text("Hij antwoordt niet.")
+	c.command("/stop")
+	step := c.st.Run.Step
+	if out := c.send(Input{Kind: InputStart, Data: "checkin"}); out.Busy || c.st.Run.Exercise != "checkin" {
+		t.Fatalf("check-in did not start: busy %v run %+v", out.Busy, c.st.Run)
+	}
+	if c.st.Stash == nil || c.st.Stash.Exercise != "abandonment" {
+		t.Fatalf("stash %+v", c.st.Stash)
+	}
+	for range 20 {
+		if c.st.Run == nil || c.st.Run.Exercise != "checkin" {
+			break
+		}
+		switch c.step().Kind {
+		case KindText:
+			c.command("/skip")
+		case KindChoice, KindScale, KindMulti:
+			c.text("1")
+		default:
+			t.Fatalf("unexpected step %s", c.step().Kind)
+		}
+	}
+	r := c.st.Run
+	if r == nil || r.Exercise != "abandonment" || !r.Stopped || r.Step != step || c.st.Stash != nil {
+		t.Fatalf("after the check-in: run %+v stash %+v", r, c.st.Stash)
+	}
+	c.command("/resume")
+	if c.st.Run == nil || c.st.Run.Stopped || c.st.Run.Step != step {
+		t.Fatalf("resume: %+v", c.st.Run)
+	}
+	if c.st.Done != 0 {
+		t.Errorf("a check-in counted as a finished exercise: %d", c.st.Done)
+	}
+}

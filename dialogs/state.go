@@ -24,6 +24,9 @@ type State struct {
 	// Menu marks that the latest buttons are a menu (not a step question).
 	Menu bool `json:"menu,omitempty"`
 	Run  *Run `json:"run,omitempty"`
+	// Stash keeps a stopped exercise while a scheduled one (a check-in) runs;
+	// it comes back, still stopped, when that one ends.
+	Stash *Run `json:"stash,omitempty"`
 	// Done counts finished exercises.
 	Done int `json:"done,omitempty"`
 }
@@ -80,6 +83,15 @@ func (s State) clone() State {
 		}
 		r.Selected = append([]string(nil), s.Run.Selected...)
 		s.Run = &r
+	}
+	if s.Stash != nil {
+		r := *s.Stash
+		r.Answers = make(map[string]Answer, len(s.Stash.Answers))
+		for k, v := range s.Stash.Answers {
+			r.Answers[k] = v
+		}
+		r.Selected = append([]string(nil), s.Stash.Selected...)
+		s.Stash = &r
 	}
 	return s
 }

@@ -285,8 +285,12 @@ func (p *Privacy) keep(_ context.Context, t *conversation.Turn, token string) (s
 // the same turn.
 func (p *Privacy) hook(ctx context.Context, t *conversation.Turn) error {
 	id := t.Tx.Person().ID
+	own := t.In.Priority != conversation.PriorityScheduled // a weekly summary is a scheduled command turn
 	switch t.In.Input.Kind {
 	case dialogs.InputText, dialogs.InputButton, dialogs.InputCommand, dialogs.InputUnsupported:
+		if !own {
+			break
+		}
 		if err := t.Tx.Exec(ctx, `UPDATE people SET last_active_at = $2, retention_warned_at = NULL
 WHERE id = $1 AND (last_active_at IS NULL OR last_active_at < $3 OR retention_warned_at IS NOT NULL)`,
 			id, t.Now, t.Now.Add(-activityStep)); err != nil {
