@@ -26,6 +26,7 @@ type Config struct {
 	HTTP      HTTP      `mapstructure:"http" yaml:"http"`
 	Scripts   Scripts   `mapstructure:"scripts" yaml:"scripts"`
 	Shell     Shell     `mapstructure:"shell" yaml:"shell"`
+	Dialogs   Dialogs   `mapstructure:"dialogs" yaml:"dialogs"`
 	LLM       LLM       `mapstructure:"llm" yaml:"llm"`
 	Safety    Safety    `mapstructure:"safety" yaml:"safety"`
 	Coaches   []Coach   `mapstructure:"coaches" yaml:"coaches"`
@@ -72,6 +73,13 @@ type Scripts struct {
 
 // Shell configures the terminal shell.
 type Shell struct {
+	PauseScale float64 `mapstructure:"pause_scale" yaml:"pause_scale"`
+}
+
+// Dialogs configures the exercises as the bot runs them.
+type Dialogs struct {
+	// PauseScale shrinks (or stretches) the timed pauses of `run`; 1 is real
+	// time. Soak runs and trials shorten them; the shell has its own.
 	PauseScale float64 `mapstructure:"pause_scale" yaml:"pause_scale"`
 }
 
@@ -160,6 +168,7 @@ func Defaults() Config {
 		},
 		HTTP:      HTTP{Listen: "127.0.0.1:9090"},
 		Shell:     Shell{PauseScale: 1},
+		Dialogs:   Dialogs{PauseScale: 1},
 		LLM:       LLM{BaseURL: "https://api.openai.com/v1", Model: "gpt-4o-mini", Timeout: 8 * time.Second, MaxTokens: 200, Temperature: 0.7, MaxChars: 600},
 		Safety:    Safety{ReannounceAfter: 12 * time.Hour, FollowUpAfter: 20 * time.Hour},
 		Dashboard: Dashboard{Listen: "127.0.0.1:8080", SessionTTL: 8 * time.Hour},
@@ -271,8 +280,9 @@ func (c Config) Validate() error {
 	case "polling":
 	case "webhook":
 		u, err := url.Parse(c.Telegram.WebhookURL)
-		if err != nil || u.Scheme != "https" || u.Host == "" {
-			bad("telegram.webhook_url", "webhook mode needs an https:// URL that Telegram can reach")
+		if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && c.Telegram.SelfHosted())) {
+			bad("telegram.webhook_url", "webhook mode needs an https:// URL that Telegram can reach "+
+				"(http:// only with a self-hosted Bot API server in telegram.server_url)")
 		}
 		if s := c.Telegram.WebhookSecret; s != "" && !validSecret(s) {
 			bad("telegram.webhook_secret", "must be 1-256 characters of A-Z a-z 0-9 _ -")
@@ -303,6 +313,9 @@ func (c Config) Validate() error {
 	}
 	if c.Shell.PauseScale < 0 || c.Shell.PauseScale > 10 {
 		bad("shell.pause_scale", "must be between 0 and 10, got %g", c.Shell.PauseScale)
+	}
+	if c.Dialogs.PauseScale < 0 || c.Dialogs.PauseScale > 10 {
+		bad("dialogs.pause_scale", "must be between 0 and 10, got %g", c.Dialogs.PauseScale)
 	}
 	if c.Scripts.Dir != "" {
 		if fi, err := os.Stat(c.Scripts.Dir); err != nil || !fi.IsDir() {
@@ -380,6 +393,17 @@ func (c Config) Validate() error {
 		bad("log.format", "must be text or json, got %q", c.Log.Format)
 	}
 	return errors.Join(errs...)
+}
+
+// OfficialServer is the Bot API server Telegram runs.
+const OfficialServer = "api.telegram.org"
+
+// SelfHosted reports whether server_url points at a Bot API server other than
+// Telegram's own (a telegram-bot-api in --local mode, or a fake in tests and
+// soak runs). Such a server may post updates to an http:// webhook.
+func (t Telegram) SelfHosted() bool {
+	u, err := url.Parse(t.ServerURL)
+	return err == nil && u.Host != "" && !strings.EqualFold(u.Hostname(), OfficialServer)
 }
 
 func validSecret(s string) bool {
