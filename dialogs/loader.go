@@ -69,46 +69,30 @@ func Load(dir string) (*Library, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dialogs: list scripts: %w", err)
 	}
+	builtIn, p, err := parseFiles(names, embedded.ReadFile)
+	if err != nil {
+		return nil, err
+	}
+	probs = append(probs, p...)
 	sources := map[string]*Script{}
-	for _, name := range names {
-		data, err := embedded.ReadFile(name)
-		if err != nil {
-			return nil, fmt.Errorf("dialogs: read %s: %w", name, err)
-		}
-		s, p := ParseScript(name, data)
-		probs = append(probs, p...)
-		if s != nil && len(p) == 0 {
-			if prev, dup := sources[s.ID]; dup {
-				probs = append(probs, Problem{name, 1, fmt.Sprintf("exercise id %q is also used by %s", s.ID, prev.File)})
-				continue
-			}
-			sources[s.ID] = s
-		}
+	for _, s := range builtIn {
+		sources[s.ID] = s
 	}
 	if dir != "" {
+		if _, err := os.Stat(dir); err != nil {
+			return nil, fmt.Errorf("dialogs: script directory: %w", err)
+		}
 		files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 		if err != nil {
 			return nil, fmt.Errorf("dialogs: list %s: %w", dir, err)
 		}
-		if _, err := os.Stat(dir); err != nil {
-			return nil, fmt.Errorf("dialogs: script directory: %w", err)
+		extra, p, err := parseFiles(files, os.ReadFile)
+		if err != nil {
+			return nil, err
 		}
-		seen := map[string]string{}
-		for _, f := range files {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				return nil, fmt.Errorf("dialogs: read %s: %w", f, err)
-			}
-			s, p := ParseScript(f, data)
-			probs = append(probs, p...)
-			if s != nil && len(p) == 0 {
-				if prev, dup := seen[s.ID]; dup {
-					probs = append(probs, Problem{f, 1, fmt.Sprintf("exercise id %q is also used by %s", s.ID, prev)})
-					continue
-				}
-				seen[s.ID] = f
-				sources[s.ID] = s
-			}
+		probs = append(probs, p...)
+		for _, s := range extra {
+			sources[s.ID] = s // a file in dir replaces the built-in exercise with its id
 		}
 	}
 	if len(probs) > 0 {
@@ -129,23 +113,39 @@ func ValidateDir(dir string) ([]Problem, error) {
 	if len(files) == 0 {
 		return nil, fmt.Errorf("dialogs: no *.yaml scripts in %s", dir)
 	}
+	_, probs, err := parseFiles(files, os.ReadFile)
+	if err != nil {
+		return nil, err
+	}
+	return probs, nil
+}
+
+// parseFiles parses and validates each file, returning the valid scripts and
+// every problem, including two files using one exercise id.
+func parseFiles(files []string, read func(string) ([]byte, error)) ([]*Script, []Problem, error) {
+	var scripts []*Script
 	var probs []Problem
-	ids := map[string]string{}
+	seen := map[string]string{}
 	for _, f := range files {
-		data, err := os.ReadFile(f)
+		data, err := read(f)
 		if err != nil {
-			return nil, fmt.Errorf("dialogs: read %s: %w", f, err)
+			return nil, nil, fmt.Errorf("dialogs: read %s: %w", f, err)
 		}
 		s, p := ParseScript(f, data)
 		probs = append(probs, p...)
-		if s != nil {
-			if prev, dup := ids[s.ID]; dup {
-				probs = append(probs, Problem{f, 1, fmt.Sprintf("exercise id %q is also used by %s", s.ID, prev)})
-			}
-			ids[s.ID] = f
+		if s == nil {
+			continue
+		}
+		if prev, dup := seen[s.ID]; dup {
+			probs = append(probs, Problem{f, 1, fmt.Sprintf("exercise id %q is also used by %s", s.ID, prev)})
+			continue
+		}
+		seen[s.ID] = f
+		if len(p) == 0 {
+			scripts = append(scripts, s)
 		}
 	}
-	return probs, nil
+	return scripts, probs, nil
 }
 
 var (
