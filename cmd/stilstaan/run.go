@@ -53,11 +53,16 @@ processed yet waits in the database for the next start.`,
 			// The bot's own metrics go on reg; other features register on the
 			// default registry, which /metrics serves as well.
 			reg := prometheus.NewRegistry()
-			b, err := bot.New(cfg, db, bot.WithLogger(log), bot.WithRegistry(reg), bot.WithGatherers(prometheus.DefaultGatherer))
+			opts := []bot.Option{bot.WithLogger(log), bot.WithRegistry(reg), bot.WithGatherers(prometheus.DefaultGatherer)}
+			if strings.HasPrefix(cfg.Telegram.WebhookURL, "http://") {
+				// config allows it only with a self-hosted Bot API server
+				opts = append(opts, bot.WithInsecureWebhook())
+			}
+			b, err := bot.New(cfg, db, opts...)
 			if err != nil {
 				return err
 			}
-			svcs, err := newServices(ctx, cfg, lib, db, log, 1, b.Wake)
+			svcs, err := newServices(ctx, cfg, lib, db, log, cfg.Dialogs.PauseScale, b.Wake)
 			if err != nil {
 				return err
 			}
