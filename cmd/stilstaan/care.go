@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"log/slog"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -73,4 +74,22 @@ func (a *app) safetyCmd() *cobra.Command {
 		},
 	})
 	return cmd
+}
+
+// startCare re-announces open acute flags and sends the next-day follow-ups
+// while the bot runs. stop waits for the loop to end.
+func startCare(ctx context.Context, cfg config.Config, db *storage.DB, log *slog.Logger, notify func()) (stop func()) {
+	c, err := newCare(cfg, db, log)
+	if err != nil {
+		// newServices built the protocol from the same settings already
+		log.ErrorContext(ctx, "care: not started", slog.Any("error", err))
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.Run(ctx, time.Minute, time.Now, notify)
+	}()
+	return func() { cancel(); <-done }
 }

@@ -70,7 +70,13 @@ processed yet waits in the database for the next start.`,
 				_ = b.Delivery().SendChatAction(ctx, chatID, "typing") // best effort; it logs its failures
 			}
 			waitReflections := startReflections(ctx, svcs, typing, log)
+			stopCheckins := startCheckins(ctx, cfg, db, svcs.Conversation, log)
+			stopRetention := startRetention(ctx, cfg, db, log, b.Wake)
+			stopCare := startCare(ctx, cfg, db, log, b.Wake)
 			err = b.Run(ctx, svcs.Conversation)
+			stopCare()
+			stopRetention()
+			stopCheckins()
 			waitReflections()
 			return err
 		},
