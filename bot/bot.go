@@ -281,14 +281,13 @@ func (b *Bot) Run(ctx context.Context, svc *conversation.Service) error {
 		}
 	}()
 
-	b.setCommands(intake)
-
 	proc := &processor{
 		db: b.db, svc: svc, api: b.api, log: b.log, metrics: b.metrics, secrets: b.secrets,
-		now: b.o.now, maxAttempts: b.o.maxAttempts, batch: 32, committed: b.o.committed,
+		now: b.o.now, maxAttempts: b.o.maxAttempts, committed: b.o.committed,
 	}
 	sched := newScheduler(10000)
 	var wg sync.WaitGroup
+	wg.Go(func() { b.setCommands(intake) })
 	wg.Go(func() { proc.runWorkers(intake, work, sched, b.workers) })
 	wg.Go(func() { proc.sweep(intake, sched, b.o.sweep) })
 	timers := &wakeups{db: b.db, svc: svc, log: b.log, metrics: b.metrics, now: b.o.now,

@@ -45,8 +45,6 @@ type processor struct {
 	// maxAttempts is how often an update may fail before it is given up
 	// (with an apology), so one bad update cannot block its chat for good.
 	maxAttempts int
-	// batch is how many of a chat's updates are read at a time.
-	batch int
 	// stopping makes drains stop between updates at shutdown.
 	stopping atomic.Bool
 	// committed, when set, hears of every turn that took effect (for
@@ -90,7 +88,7 @@ func (p *processor) drain(ctx context.Context, chatID int64) {
 // chat must wait for it).
 func (p *processor) drainLocked(ctx context.Context, lock *storage.ChatLock) error {
 	for {
-		items, err := lock.Next(ctx, p.batch)
+		items, err := lock.Next(ctx)
 		if err != nil {
 			return err
 		}
@@ -110,9 +108,7 @@ func (p *processor) drainLocked(ctx context.Context, lock *storage.ChatLock) err
 					slog.Int64("chat_id", it.ChatID), slog.Int("attempt", n), slog.Any("error", err))
 				return errors.Join(err, ferr)
 			}
-			if err := lock.Done(ctx, it.UpdateID); err != nil {
-				return err
-			}
+			lock.Done(it.UpdateID)
 		}
 	}
 }

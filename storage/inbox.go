@@ -102,6 +102,9 @@ func chatLockKey(chatID int64) int32 {
 	return int32(h.Sum32())
 }
 
+// InboxPage is how many of a chat's updates LockChat and Next read at a time.
+const InboxPage = 32
+
 // ChatLock is the right to process one chat's updates: while it is held, no
 // other holder in any process connected to the database has it. It is a
 // PostgreSQL session advisory lock on a connection of its own, so a process
@@ -111,10 +114,21 @@ type ChatLock struct {
 	db     *DB
 	conn   *pgxpool.Conn
 	chatID int64
+	page   []InboxItem // read with the lock, for the first Next
+	paged  bool        // page is waiting for the first Next
+	done   []int64     // processed updates whose delete goes with the next statement
 }
 
+const (
+	sqlTryLockChat = `SELECT pg_try_advisory_lock($1, $2)`
+	sqlInboxPage   = `SELECT update_id, chat_id, payload, received_at, attempts FROM inbox
+WHERE chat_id = $1 ORDER BY update_id LIMIT $2`
+	sqlInboxDelete = `DELETE FROM inbox WHERE update_id = ANY($1)`
+)
+
 // LockChat tries to take the chat's lock without waiting. It returns
-// ok=false when another holder has it.
+// ok=false when another holder has it. Taking the lock also reads the first
+// page of the chat's updates (one round trip for both).
 //
 // Updates are processed only under the lock, in update_id order (Next), and
 // deleted (Done) once their turn has committed. A receiver stores an update
@@ -127,8 +141,20 @@ func (db *DB) LockChat(ctx context.Context, chatID int64) (*ChatLock, bool, erro
 	if err != nil {
 		return nil, false, fmt.Errorf("storage: lock chat: %w", err)
 	}
+	b := &pgx.Batch{}
+	b.Queue(sqlTryLockChat, int32(inboxLockSpace), chatLockKey(chatID))
+	b.Queue(sqlInboxPage, chatID, InboxPage)
+	br := conn.SendBatch(ctx, b)
 	var ok bool
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1, $2)`, int32(inboxLockSpace), chatLockKey(chatID)).Scan(&ok); err != nil {
+	err = br.QueryRow().Scan(&ok)
+	var page []InboxItem
+	if err == nil {
+		page, err = scanInbox(br)
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		// The answer may have been lost after the server took the lock:
 		// closing the connection makes sure it is not kept.
 		destroy(conn)
@@ -138,63 +164,105 @@ func (db *DB) LockChat(ctx context.Context, chatID int64) (*ChatLock, bool, erro
 		conn.Release()
 		return nil, false, nil
 	}
-	return &ChatLock{db: db, conn: conn, chatID: chatID}, true, nil
+	return &ChatLock{db: db, conn: conn, chatID: chatID, page: page, paged: true}, true, nil
+}
+
+func scanInbox(br pgx.BatchResults) ([]InboxItem, error) {
+	rows, err := br.Query()
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (InboxItem, error) {
+		var it InboxItem
+		err := row.Scan(&it.UpdateID, &it.ChatID, &it.Payload, &it.ReceivedAt, &it.Attempts)
+		return it, err
+	})
 }
 
 // ChatID returns the locked chat.
 func (l *ChatLock) ChatID() int64 { return l.chatID }
 
-// Next returns up to limit of the chat's waiting updates (all when limit <= 0),
-// lowest update_id first.
-func (l *ChatLock) Next(ctx context.Context, limit int) ([]InboxItem, error) {
-	var lim *int
-	if limit > 0 {
-		lim = &limit
+// queueDone adds the delete of the updates marked Done to b.
+func (l *ChatLock) queueDone(b *pgx.Batch) {
+	if len(l.done) > 0 {
+		b.Queue(sqlInboxDelete, l.done)
 	}
-	rows, err := l.conn.Query(ctx, `
-SELECT update_id, chat_id, payload, received_at, attempts FROM inbox
-WHERE chat_id = $1 ORDER BY update_id LIMIT $2`, l.chatID, lim)
+}
+
+// Next returns up to InboxPage of the chat's waiting updates, lowest
+// update_id first (none when the chat has nothing left). It also deletes the
+// updates marked Done, in the same round trip.
+func (l *ChatLock) Next(ctx context.Context) ([]InboxItem, error) {
+	if l.paged {
+		page := l.page
+		l.page, l.paged = nil, false
+		return page, nil
+	}
+	b := &pgx.Batch{}
+	l.queueDone(b)
+	b.Queue(sqlInboxPage, l.chatID, InboxPage)
+	br := l.conn.SendBatch(ctx, b)
+	var err error
+	if len(l.done) > 0 {
+		_, err = br.Exec()
+	}
+	var items []InboxItem
+	if err == nil {
+		items, err = scanInbox(br)
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		return nil, fmt.Errorf("storage: inbox next: %w", err)
 	}
-	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (InboxItem, error) {
-		var it InboxItem
-		err := row.Scan(&it.UpdateID, &it.ChatID, &it.Payload, &it.ReceivedAt, &it.Attempts)
-		return it, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("storage: inbox next: %w", err)
-	}
+	l.done = l.done[:0]
 	return items, nil
 }
 
-// Done deletes a processed update from the inbox.
-func (l *ChatLock) Done(ctx context.Context, updateID int64) error {
-	if _, err := l.conn.Exec(ctx, `DELETE FROM inbox WHERE update_id = $1`, updateID); err != nil {
-		return fmt.Errorf("storage: inbox done: %w", err)
-	}
-	return nil
+// Done marks a processed update. It is deleted from the inbox with the next
+// Next, Failed or Release, before the lock is given up: should the process
+// die first, the update is processed again, and its turn is then a duplicate.
+func (l *ChatLock) Done(updateID int64) {
+	l.done = append(l.done, updateID)
 }
 
 // Failed counts a failed attempt to process an update, which stays in the
 // inbox, and returns the attempts so far.
 func (l *ChatLock) Failed(ctx context.Context, updateID int64) (int, error) {
+	b := &pgx.Batch{}
+	l.queueDone(b)
+	b.Queue(`UPDATE inbox SET attempts = attempts + 1 WHERE update_id = $1 RETURNING attempts`, updateID)
+	br := l.conn.SendBatch(ctx, b)
+	var err error
+	if len(l.done) > 0 {
+		_, err = br.Exec()
+	}
 	var n int
-	err := l.conn.QueryRow(ctx, `UPDATE inbox SET attempts = attempts + 1 WHERE update_id = $1 RETURNING attempts`, updateID).Scan(&n)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, fmt.Errorf("storage: inbox failed: update %d: %w", updateID, ErrNotFound)
+	if err == nil {
+		err = br.QueryRow().Scan(&n)
+	}
+	cerr := br.Close()
+	notFound := errors.Is(err, pgx.ErrNoRows)
+	if notFound || err == nil {
+		err = cerr
 	}
 	if err != nil {
 		return 0, fmt.Errorf("storage: inbox failed: %w", err)
 	}
+	l.done = l.done[:0] // the batch committed
+	if notFound {
+		return 0, fmt.Errorf("storage: inbox failed: update %d: %w", updateID, ErrNotFound)
+	}
 	return n, nil
 }
 
-// Release gives the lock up and reports whether the chat still has updates
-// waiting, looked at after the lock was released: more=true means the caller
-// should try LockChat again (an update may have arrived while the lock was
-// held, and its receiver then found the chat locked). Release is safe to call
-// more than once; it works even when ctx is done.
+// Release deletes the updates marked Done, gives the lock up and reports
+// whether the chat still has updates waiting, looked at after the lock was
+// released: more=true means the caller should try LockChat again (an update
+// may have arrived while the lock was held, and its receiver then found the
+// chat locked). It is one round trip. Release is safe to call more than
+// once; it works even when ctx is done.
 func (l *ChatLock) Release(ctx context.Context) (more bool, err error) {
 	if l.conn == nil {
 		return false, nil
@@ -204,11 +272,26 @@ func (l *ChatLock) Release(ctx context.Context) (more bool, err error) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	b := &pgx.Batch{}
+	if len(l.done) > 0 {
+		// Committed before the unlock: the next holder must not see them.
+		b.Queue("BEGIN")
+		l.queueDone(b)
+		b.Queue("COMMIT")
+	}
 	b.Queue(`SELECT pg_advisory_unlock($1, $2)`, int32(inboxLockSpace), chatLockKey(l.chatID))
 	b.Queue(`SELECT EXISTS (SELECT 1 FROM inbox WHERE chat_id = $1)`, l.chatID)
 	br := conn.SendBatch(rctx, b)
+	if len(l.done) > 0 {
+		for range 3 { // BEGIN, DELETE, COMMIT
+			if _, err = br.Exec(); err != nil {
+				break
+			}
+		}
+	}
 	var unlocked bool
-	err = br.QueryRow().Scan(&unlocked)
+	if err == nil {
+		err = br.QueryRow().Scan(&unlocked)
+	}
 	if err == nil {
 		err = br.QueryRow().Scan(&more)
 	}
@@ -224,6 +307,7 @@ func (l *ChatLock) Release(ctx context.Context) (more bool, err error) {
 		}
 		return true, fmt.Errorf("storage: release chat %d: %w", l.chatID, err)
 	}
+	l.done = l.done[:0]
 	conn.Release()
 	return more, nil
 }

@@ -79,12 +79,12 @@ func TestChatLockIsExclusiveAndOrdered(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	items, err := lock.Next(ctx, 2)
+	items, err := lock.Next(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := ids(items); !slices.Equal(got, []int64{3, 4}) {
-		t.Fatalf("Next(2) = %v, want [3 4]", got)
+	if got := ids(items); !slices.Equal(got, []int64{3, 4, 7}) {
+		t.Fatalf("Next = %v, want [3 4 7]", got)
 	}
 	if n, err := lock.Failed(ctx, 3); err != nil || n != 1 {
 		t.Errorf("Failed = %d, %v; want 1", n, err)
@@ -92,23 +92,25 @@ func TestChatLockIsExclusiveAndOrdered(t *testing.T) {
 	if _, err := lock.Failed(ctx, 99); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("Failed(unknown) = %v, want ErrNotFound", err)
 	}
-	if err := lock.Done(ctx, 3); err != nil {
-		t.Fatal(err)
+	lock.Done(3)
+	if n, err := lock.Failed(ctx, 4); err != nil || n != 1 {
+		t.Errorf("Failed after Done = %d, %v; want 1", n, err)
 	}
-	items, err = lock.Next(ctx, 0)
+	items, err = lock.Next(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := ids(items); !slices.Equal(got, []int64{4, 7}) {
 		t.Fatalf("Next after Done = %v, want [4 7]", got)
 	}
-	if items[0].Attempts != 0 || items[0].ChatID != 100 || len(items[0].Payload) == 0 || items[0].ReceivedAt.IsZero() {
-		t.Errorf("item = %+v", items[0])
+	if items[0].Attempts != 1 || items[1].Attempts != 0 || items[0].ChatID != 100 || len(items[0].Payload) == 0 || items[0].ReceivedAt.IsZero() {
+		t.Errorf("items = %+v", items)
 	}
 	for _, it := range items {
-		if err := lock.Done(ctx, it.UpdateID); err != nil {
-			t.Fatal(err)
-		}
+		lock.Done(it.UpdateID)
+	}
+	if items, err := lock.Next(ctx); err != nil || len(items) != 0 {
+		t.Fatalf("Next after all Done = %v, %v; want nothing", ids(items), err)
 	}
 
 	// The race the lock protocol closes: an update arrives while the chat
@@ -131,11 +133,16 @@ func TestChatLockIsExclusiveAndOrdered(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("LockChat after Release = %v, %v", ok, err)
 	}
-	if err := lock.Done(ctx, 8); err != nil {
-		t.Fatal(err)
+	items, err = lock.Next(ctx)
+	if err != nil || !slices.Equal(ids(items), []int64{8}) {
+		t.Fatalf("Next = %v, %v; want [8]", ids(items), err)
 	}
+	lock.Done(8) // deleted by Release, before the lock goes
 	if more, err := lock.Release(ctx); err != nil || more {
 		t.Errorf("Release of an empty chat = %v, %v; want no more", more, err)
+	}
+	if depth, err := db.InboxDepth(ctx); err != nil || depth != 1 {
+		t.Errorf("InboxDepth = %d, %v; want 1 (chat 200's update)", depth, err)
 	}
 }
 
