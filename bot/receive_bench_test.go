@@ -10,8 +10,8 @@ import (
 )
 
 // BenchmarkReceive measures turns through the whole receiving path against
-// the fake Bot API server and the real PostgreSQL: 50 people each write,
-// wait until their turn committed, and write again. It reports throughput
+// the fake Bot API server and the real PostgreSQL: 1 or 50 people each
+// write, wait until their turn committed, and write again. It reports throughput
 // and two latencies: end to end (the fake server queues the update -> the
 // turn committed, so it includes the long poll or the webhook POST) and in
 // the bot (stored in the inbox -> committed).
@@ -19,7 +19,9 @@ import (
 //	go test -run '^$' -bench BenchmarkReceive -benchtime 2000x ./bot/
 func BenchmarkReceive(b *testing.B) {
 	for _, mode := range []string{"polling", "webhook"} {
-		b.Run(mode, func(b *testing.B) { benchReceive(b, mode, 50) })
+		for _, chats := range []int{1, 50} {
+			b.Run(fmt.Sprintf("%s/chats=%d", mode, chats), func(b *testing.B) { benchReceive(b, mode, chats) })
+		}
 	}
 }
 
