@@ -88,6 +88,10 @@ type probeMessage struct {
 
 // probe reads an update's id and chat. The chat is 0 for updates that belong
 // to no chat (they are processed in update_id order with each other).
+//
+// It looks at the parts of an update in the order classify does, so that a
+// turn always runs in the chat its update is filed under, even for a forged
+// update that holds several parts (FuzzDecodeUpdate checks this).
 func probe(raw []byte) (updateID, chatID int64, err error) {
 	var p chatProbe
 	if err := json.Unmarshal(raw, &p); err != nil {
@@ -96,18 +100,18 @@ func probe(raw []byte) (updateID, chatID int64, err error) {
 	if p.UpdateID <= 0 {
 		return 0, 0, errNoUpdateID
 	}
-	for _, m := range []*probeMessage{p.Message, p.EditedMessage, p.ChannelPost, p.EditedChannel, p.MyChatMember} {
-		if m != nil && m.Chat.ID != 0 {
-			return p.UpdateID, m.Chat.ID, nil
-		}
-	}
-	if cq := p.CallbackQuery; cq != nil {
-		if cq.Message != nil && cq.Message.Chat.ID != 0 {
+	if cq := p.CallbackQuery; cq != nil && p.Message == nil {
+		if cq.Message != nil {
 			return p.UpdateID, cq.Message.Chat.ID, nil
 		}
 		// An inline message's button: in a private chat the chat id is the
 		// user id.
 		return p.UpdateID, cq.From.ID, nil
+	}
+	for _, m := range []*probeMessage{p.Message, p.MyChatMember, p.ChannelPost, p.EditedMessage, p.EditedChannel} {
+		if m != nil {
+			return p.UpdateID, m.Chat.ID, nil
+		}
 	}
 	return p.UpdateID, 0, nil
 }
