@@ -150,10 +150,10 @@ func decodeSeeds() []string {
 		msg("Ik voel onrust in mijn buik."),
 		msg("/start"),
 		msg("/language@stilstaan_bot en"),
-		msg(strings.Repeat("ا", 4096)),                           // the longest message Telegram allows, right to left
-		msg("ik\u200bvoel\u200d\u202eiets\u202c \ufeff"),          // zero-width and direction marks
-		msg("\x00\x07\x1b[2J\r\n\t\u0085\u2028"),                  // control characters
-		msg("/" + strings.Repeat("a", 40)),                        // too long for a command
+		msg(strings.Repeat("ا", 4096)),                   // the longest message Telegram allows, right to left
+		msg("ik\u200bvoel\u200d\u202eiets\u202c \ufeff"), // zero-width and direction marks
+		msg("\x00\x07\x1b[2J\r\n\t\u0085\u2028"),         // control characters
+		msg("/" + strings.Repeat("a", 40)),               // too long for a command
 		`{"update_id":11,"message":{"message_id":4,"date":1,"chat":{"id":77,"type":"private"},"from":{"id":77,"is_bot":false,"first_name":"S"},"sticker":{"file_id":"x","file_unique_id":"y","type":"regular","width":1,"height":1,"is_animated":false,"is_video":false}}}`,
 		`{"update_id":12,"callback_query":{"id":"4000000000000000001","from":{"id":77,"is_bot":false,"first_name":"Sam"},"message":{"message_id":3,"date":1700000000,"chat":{"id":77,"type":"private"}},"chat_instance":"77","data":"3.o:fear"}}`,
 		`{"update_id":13,"callback_query":{"id":"4000000000000000002","from":{"id":77,"is_bot":false,"first_name":"Sam"},"message":{"message_id":3,"date":0,"chat":{"id":77,"type":"private"}},"chat_instance":"77","data":"999.x:nope"}}`,
