@@ -1,0 +1,147 @@
+package soak
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+
+func at(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+
+// out makes transcript out-lines with ids 1, 2, ...
+func out(texts ...string) []Line {
+	var ls []Line
+	for i, s := range texts {
+		ls = append(ls, Line{ID: int64(i + 1), At: at(i), Direction: "out", Kind: "message", Text: s})
+	}
+	return ls
+}
+
+// got makes receipts with message ids 1, 2, ... one second apart.
+func got(texts ...string) []Receipt {
+	var rs []Receipt
+	for i, s := range texts {
+		rs = append(rs, Receipt{MessageID: i + 1, Text: s, At: at(i)})
+	}
+	return rs
+}
+
+func TestCheckMessages(t *testing.T) {
+	long := strings.Repeat("woord ", 900)
+	killAt3 := func(_ int64, _ string, first, again time.Time) string {
+		if !first.After(at(3)) && !again.Before(at(3)) {
+			return "killed in between"
+		}
+		return ""
+	}
+	tests := []struct {
+		name    string
+		lines   []Line
+		recv    []Receipt
+		blocked bool
+		explain Explainer
+		want    Tally
+		what    []string
+	}{
+		{name: "all in order", lines: out("a", "b", "c"), recv: got("a", "b", "c"),
+			want: Tally{Messages: 3, Received: 3}},
+		{name: "repeated texts in order", lines: out("a", "a", "b", "a"), recv: got("a", "a", "b", "a"),
+			want: Tally{Messages: 4, Received: 4}},
+		{name: "the last one missing", lines: out("a", "b", "c"), recv: got("a", "b"),
+			want: Tally{Messages: 3, Received: 2, MessagesLost: 1}, what: []string{"message lost"}},
+		{name: "one in the middle missing", lines: out("a", "b", "c"), recv: got("a", "c"),
+			want: Tally{Messages: 3, Received: 2, MessagesLost: 1}, what: []string{"message lost"}},
+		{name: "sent twice in a row, unexplained", lines: out("a", "b", "c"), recv: got("a", "b", "b", "c"),
+			want: Tally{Messages: 3, Received: 4, MessagesDuplicated: 1}, what: []string{"message sent twice"}},
+		{name: "sent twice around a kill", lines: out("a", "b", "c", "d"), recv: got("a", "b", "c", "c", "d"), explain: killAt3,
+			want: Tally{Messages: 4, Received: 5, MessagesDuplicated: 1, DuplicatesExplained: 1},
+			what: []string{"message sent twice (explained)"}},
+		{name: "an old one again", lines: out("a", "b", "c"), recv: got("a", "b", "c", "a"),
+			want: Tally{Messages: 3, Received: 4, MessagesDuplicated: 1}, what: []string{"message sent twice"}},
+		{name: "swapped", lines: out("a", "b", "c"), recv: got("a", "c", "b"),
+			want: Tally{Messages: 3, Received: 3, MessagesOutOfOrder: 1}, what: []string{"message out of order"}},
+		{name: "not in the transcript", lines: out("a", "b"), recv: got("a", "x", "b"),
+			want: Tally{Messages: 2, Received: 3, Unexpected: 1}, what: []string{"message not in the transcript"}},
+		{name: "blocked: the rest is dropped", lines: out("a", "b", "c"), recv: got("a"), blocked: true,
+			want: Tally{Messages: 3, Received: 1, Dropped: 2}},
+		{name: "a long text split in parts", lines: out("a", long, "b"),
+			recv: got("a", long[:2000], long[2000:4000], long[4000:], "b"), want: Tally{Messages: 3, Received: 5}},
+		{name: "whitespace at the ends", lines: out("a\n", " b"), recv: got("a", "b"), want: Tally{Messages: 2, Received: 2}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tally, fs := CheckPerson(Person{Chat: 7, Transcript: tt.lines, Received: tt.recv, Blocked: tt.blocked}, tt.explain)
+			tt.want.People = 1
+			if tally != tt.want {
+				t.Errorf("tally\n got %+v\nwant %+v", tally, tt.want)
+			}
+			var what []string
+			for _, f := range fs {
+				what = append(what, f.What)
+				if strings.Contains(f.String(), "woord") {
+					t.Errorf("a finding quotes a message: %s", f)
+				}
+			}
+			if strings.Join(what, "|") != strings.Join(tt.what, "|") {
+				t.Errorf("findings %q, want %q", what, tt.what)
+			}
+		})
+	}
+}
+
+func TestCheckSteps(t *testing.T) {
+	in := func(id int64, kind, text string) Input { return Input{UpdateID: id, Kind: kind, Text: text} }
+	done := func(ids ...int64) []Processed {
+		var ps []Processed
+		for i, id := range ids {
+			ps = append(ps, Processed{UpdateID: id, At: at(i)})
+		}
+		return ps
+	}
+	inLine := func(kind, text string) Line { return Line{Direction: "in", Kind: kind, Text: text} }
+	inputs := []Input{in(1, "command", "/start"), in(2, "button", ""), in(3, "text", "een"), in(4, "text", "twee")}
+	full := []Line{inLine("command", "/start"), inLine("button", "Ja"), inLine("text", "een"), inLine("text", "twee")}
+	tests := []struct {
+		name  string
+		done  []Processed
+		lines []Line
+		want  Tally
+		what  []string
+	}{
+		{name: "all took effect once", done: done(1, 2, 3, 4), lines: full,
+			want: Tally{Steps: 4, StepsProcessed: 4}},
+		{name: "a stale press leaves no line", done: done(1, 2, 3, 4), lines: []Line{full[0], full[2], full[3]},
+			want: Tally{Steps: 4, StepsProcessed: 4}},
+		{name: "an update never processed", done: done(1, 2, 4),
+			lines: []Line{full[0], full[1], full[3]},
+			want:  Tally{Steps: 4, StepsProcessed: 3, StepsLost: 1}, what: []string{"step lost"}},
+		{name: "processed but the answer is not in the transcript", done: done(1, 2, 3, 4),
+			lines: []Line{full[0], full[1], full[3]},
+			want:  Tally{Steps: 4, StepsProcessed: 4, StepsLost: 1}, what: []string{"step lost"}},
+		{name: "an answer twice", done: done(1, 2, 3, 4), lines: append(full, inLine("text", "een")),
+			want: Tally{Steps: 4, StepsProcessed: 4, StepsDoubled: 1}, what: []string{"step doubled"}},
+		{name: "a press twice", done: done(1, 2, 3, 4), lines: append(full, inLine("button", "Ja")),
+			want: Tally{Steps: 4, StepsProcessed: 4, StepsDoubled: 1}, what: []string{"step doubled"}},
+		{name: "processed out of order", done: done(1, 2, 4, 3), lines: []Line{full[0], full[1], full[3], full[2]},
+			want: Tally{Steps: 4, StepsProcessed: 4, StepsOutOfOrder: 2},
+			what: []string{"step out of order", "step out of order"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tally, fs := CheckPerson(Person{Chat: 7, Inputs: inputs, Processed: tt.done, Transcript: tt.lines}, nil)
+			tt.want.People = 1
+			if tally != tt.want {
+				t.Errorf("tally\n got %+v\nwant %+v", tally, tt.want)
+			}
+			var what []string
+			for _, f := range fs {
+				what = append(what, f.What)
+			}
+			if strings.Join(what, "|") != strings.Join(tt.what, "|") {
+				t.Errorf("findings %q, want %q", what, tt.what)
+			}
+		})
+	}
+}
