@@ -124,6 +124,18 @@ func (p *processor) process(ctx context.Context, it storage.InboxItem) error {
 		p.metrics.update(kindUndecodable, resultDropped)
 		return nil
 	}
+	if ev.action != actIgnore && ev.chatID != it.ChatID {
+		// The inbox orders and locks by it.ChatID: acting in another chat
+		// would break that chat's order. probe and classify agree for every
+		// update Telegram sends, so this is a forged or garbled one.
+		p.log.WarnContext(ctx, "bot: update acts outside the chat it was filed under; dropped",
+			slog.Int64("update_id", it.UpdateID), slog.Int64("chat_id", it.ChatID), slog.String("kind", ev.kind))
+		p.metrics.update(ev.kind, resultDropped)
+		if ev.callbackID != "" {
+			p.answer(ctx, ev, "")
+		}
+		return nil
+	}
 	notice, result, err := p.handle(ctx, ev, it)
 	if err != nil {
 		p.metrics.update(ev.kind, resultError)

@@ -1,13 +1,18 @@
 package bot
 
 import (
+	"context"
 	"encoding/json"
+	"log/slog"
 	"strings"
 	"testing"
 
 	"github.com/go-telegram/bot/models"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/stilstaan/stilstaan/dialogs"
+	"github.com/stilstaan/stilstaan/storage"
 )
 
 func TestParseCommand(t *testing.T) {
@@ -197,5 +202,24 @@ func TestDecodeUnknownMemberStatus(t *testing.T) {
 	}})
 	if _, err := decode(3, raw); err == nil {
 		t.Fatal("decode accepted an unknown member status")
+	}
+}
+
+// An update whose content names another chat than the one the inbox filed
+// (and locked) it under is dropped, never run in that other chat.
+func TestProcessRefusesAnotherChat(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	p := &processor{log: slog.New(slog.DiscardHandler), metrics: newReceiveMetrics(reg)}
+	raw := []byte(`{"update_id":9,"message":{"message_id":1,"date":1,"chat":{"id":5,"type":"private"},"from":{"id":5},"text":"hallo"}}`)
+	// svc is nil: running the turn would panic, and the apology with it.
+	if err := p.process(context.Background(), storage.InboxItem{UpdateID: 9, ChatID: 7, Payload: raw}); err != nil {
+		t.Fatal(err)
+	}
+	var m dto.Metric
+	if err := p.metrics.updates.WithLabelValues(kindText, resultDropped).Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.GetCounter().GetValue(); got != 1 {
+		t.Errorf("dropped texts = %v, want 1", got)
 	}
 }
