@@ -17,7 +17,9 @@ import (
 
 	"github.com/stilstaan/stilstaan/charts"
 	"github.com/stilstaan/stilstaan/coach"
+	"github.com/stilstaan/stilstaan/conversation"
 	"github.com/stilstaan/stilstaan/dialogs"
+	"github.com/stilstaan/stilstaan/privacy"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -351,7 +353,7 @@ func TestEveryActionAudited(t *testing.T) {
 	}
 }
 
-// Deleting a person (privacy: /delete removes the row) removes them from the
+// Deleting a person (privacy's /delete removes the row) removes them from the
 // dashboard; the audit keeps who did what and that a deletion happened, but
 // no longer whom it was about.
 func TestPersonDeletion(t *testing.T) {
@@ -365,8 +367,45 @@ func TestPersonDeletion(t *testing.T) {
 	b.postCSRF(fmt.Sprintf("/flags/%d/notes", f), url.Values{"text": {"NOTE-TEXT"}})
 	b.get(fmt.Sprintf("/flags/%d", keep))
 
-	if _, err := e.db.Pool().Exec(e.ctx, `DELETE FROM people WHERE id = $1`, p); err != nil {
+	// The person deletes everything with /delete and the confirmation button.
+	lib, err := dialogs.LoadEmbedded()
+	if err != nil {
 		t.Fatal(err)
+	}
+	svc := conversation.New(e.db, dialogs.NewEngine(lib), append(privacy.New(e.db).ServiceOptions(), conversation.WithClock(e.clock.Now))...)
+	e.input++
+	if _, err := svc.Handle(e.ctx, conversation.Incoming{Channel: conversation.ChannelTelegram, ChatID: 101, Source: fmt.Sprintf("tg:%d", e.input),
+		Input: command("delete")}); err != nil {
+		t.Fatal(err)
+	}
+	var confirm string
+	msgs, err := e.db.PendingFor(e.ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		env, err := conversation.DecodeEnvelope(m.Payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, row := range env.Buttons {
+			for _, b := range row {
+				if strings.HasPrefix(b.Data, privacy.ButtonPrefix+":del:") {
+					confirm = b.Data
+				}
+			}
+		}
+	}
+	if confirm == "" {
+		t.Fatal("/delete offered no confirmation button")
+	}
+	e.input++
+	if _, err := svc.Handle(e.ctx, conversation.Incoming{Channel: conversation.ChannelTelegram, ChatID: 101, Source: fmt.Sprintf("tg:%d", e.input),
+		Input: dialogs.Input{Kind: dialogs.InputButton, Data: confirm}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.count(`SELECT count(*) FROM people WHERE id = $1`, p); n != 0 {
+		t.Fatalf("/delete left the person")
 	}
 
 	if n := e.count(`SELECT count(*) FROM coach_notes WHERE person_id = $1`, p); n != 0 {
@@ -491,6 +530,11 @@ func TestTelegramCommands(t *testing.T) {
 		if _, err := team.Handler(); !errors.Is(err, coach.ErrNoSigningKey) {
 			t.Errorf("Handler without a signing key: %v", err)
 		}
+		cfg.SigningKey = []byte("short")
+		if _, err := e.newTeam(cfg).Handler(); err == nil || !strings.Contains(err.Error(), "too short") {
+			t.Errorf("Handler with a short signing key: %v", err)
+		}
+		cfg.SigningKey = nil
 		before := e.count(`SELECT count(*) FROM coach_login_links`)
 		got := e.send(e.serviceWith(team), anna, dialogs.Input{Kind: dialogs.InputCommand, Command: "dashboard", LangHint: "nl"})
 		if len(got) != 1 || !strings.Contains(got[0], "nog niet ingesteld") {

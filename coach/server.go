@@ -51,6 +51,7 @@ const (
 	csrfSession       = "session" // purpose of the CSRF token of a session
 	csrfLogin         = "login"   // purpose of the CSRF token of the login form
 	maxFormBytes      = 64 << 10
+	minSigningKey     = 32 // characters of dashboard.signing_key
 )
 
 func (t *Team) sessionCookie() string {
@@ -87,6 +88,9 @@ func (t *Team) loginCookie() string {
 func (t *Team) Handler() (http.Handler, error) {
 	if len(t.cfg.SigningKey) == 0 {
 		return nil, ErrNoSigningKey
+	}
+	if len(t.cfg.SigningKey) < minSigningKey {
+		return nil, fmt.Errorf("coach: dashboard.signing_key is too short: use at least %d random characters (e.g. `openssl rand -base64 32`)", minSigningKey)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
