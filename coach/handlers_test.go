@@ -632,3 +632,52 @@ func TestNotFound(t *testing.T) {
 		t.Errorf("a hidden flag was reviewed")
 	}
 }
+
+// Two browsers that send the same link at the same moment: exactly one gets
+// a session (the link is consumed by one atomic update).
+func TestLoginLinkUsedOnceUnderRace(t *testing.T) {
+	e := newEnv(t)
+	for round := range 5 {
+		link := e.linkFor(anna)
+		type attempt struct {
+			b    *browser
+			form url.Values
+		}
+		var attempts []attempt
+		for range 4 {
+			b := e.browser()
+			page := b.get(link)
+			attempts = append(attempts, attempt{b, url.Values{
+				"token": {tokenRE.FindStringSubmatch(page.Body)[1]}, "csrf": {loginCSRFRE.FindStringSubmatch(page.Body)[1]}}})
+		}
+		results := make(chan int, len(attempts))
+		gate := make(chan struct{})
+		for _, a := range attempts {
+			go func() {
+				<-gate
+				req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/login", strings.NewReader(a.form.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				res, err := a.b.client.Do(req)
+				if err != nil {
+					results <- 0
+					return
+				}
+				res.Body.Close()
+				results <- res.StatusCode
+			}()
+		}
+		close(gate)
+		ok := 0
+		for range attempts {
+			if <-results == http.StatusSeeOther {
+				ok++
+			}
+		}
+		if ok != 1 {
+			t.Errorf("round %d: %d logins with one link, want 1", round, ok)
+		}
+	}
+	if n := e.count(`SELECT count(*) FROM coach_sessions`); n != 5 {
+		t.Errorf("%d sessions after 5 links, want 5", n)
+	}
+}
