@@ -54,7 +54,7 @@ const (
 	// deadlock.
 	sqlClaim = `WITH ready AS (
     SELECT o.person_id, min(o.priority) AS priority, min(o.id) AS first_id
-    FROM outbox o
+    FROM outbox o JOIN people p ON p.id = o.person_id AND p.channel = 'telegram'
     WHERE o.status = 'pending' AND o.not_before <= $2
     GROUP BY o.person_id
 ), candidates AS (
@@ -93,21 +93,23 @@ JOIN people p ON p.id = d.person_id
 LEFT JOIN LATERAL (
     SELECT * FROM outbox o
     WHERE o.person_id = d.person_id AND o.status = 'pending' AND o.not_before <= $2
-    ORDER BY o.id
+    ORDER BY o.priority, o.id
     LIMIT $3
 ) o ON true
 WHERE d.claim = $1
-ORDER BY d.person_id, o.id`
+ORDER BY d.person_id, o.priority, o.id`
 )
 
 // ClaimChats leases up to limit chats for owner for the duration lease and
-// returns each with its due messages (at most MaxClaimMessages), oldest
-// first. A chat can come back without messages when another replica sent
-// them at the same moment; the caller releases it. Chats that have an interactive message (priority 0) are claimed
-// before chats that only have scheduled ones, and the result is in that
-// order; within a chat the messages are strictly in id order. A chat leased
-// by someone else is skipped until its lease runs out, a chat whose gate
-// (next_at) lies ahead until then.
+// returns each with its due messages (at most MaxClaimMessages). A chat can
+// come back without messages when another replica sent them at the same
+// moment; the caller releases it. Chats that have an interactive message
+// (priority 0 or below) are claimed before chats that only have scheduled
+// ones, and the result is in that order. Within a chat a safety reply goes
+// first, then interactive replies, then scheduled messages, each kind strictly
+// in id order. Only Telegram people's messages are delivered (the terminal
+// shell prints its own). A chat leased by someone else is skipped until its
+// lease runs out, a chat whose gate (next_at) lies ahead until then.
 //
 // It costs one round trip: the claim, the release of chats left with nothing
 // to send and the load of the messages go as one batch, in one implicit

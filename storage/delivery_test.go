@@ -99,8 +99,8 @@ func TestClaimChatsOrder(t *testing.T) {
 	if got, want := claimed(first), []int64{mixed, inter}; !slices.Equal(got, want) {
 		t.Fatalf("first claim = %v, want the chats with interactive messages %v", got, want)
 	}
-	if got, want := payloads(first[0]), []string{"m1", "m2", "m4"}; !slices.Equal(got, want) {
-		t.Errorf("mixed chat messages = %q, want %q (id order, due only)", got, want)
+	if got, want := payloads(first[0]), []string{"m2", "m4", "m1"}; !slices.Equal(got, want) {
+		t.Errorf("mixed chat messages = %q, want %q (interactive first, then id order; due only)", got, want)
 	}
 	if first[0].Priority != 0 || !first[0].LeasedUntil.Equal(clk.Now().Add(time.Minute)) {
 		t.Errorf("mixed chat = priority %d, leased until %v", first[0].Priority, first[0].LeasedUntil)
@@ -496,5 +496,21 @@ func BenchmarkClaimChats(b *testing.B) {
 		if _, err := db.ReleaseAll(ctx, "bench"); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestClaimChatsOnlyTelegram(t *testing.T) {
+	db := storagetest.New(t)
+	ctx := context.Background()
+	if _, err := db.Turn(ctx, storage.PersonKey{Channel: "shell", ExternalID: 7}, "", func(tx *storage.Tx) error {
+		tx.Enqueue(msg("for the terminal", 0))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	tg := enqueueFor(t, db, 7, msg("for telegram", 0))
+	qs := mustClaim(t, db, "a", 10, time.Minute)
+	if got := claimed(qs); !slices.Equal(got, []int64{tg}) {
+		t.Fatalf("claimed %v, want only the telegram chat %d", got, tg)
 	}
 }
