@@ -457,7 +457,11 @@ func parseData(data string) (nonce int, action, arg string, ok bool) {
 	}
 	action, arg, _ = strings.Cut(rest, ":")
 	switch action {
-	case "o", "x", "l", "c":
+	case "c":
+		if arg != "y" && arg != "n" {
+			return 0, "", "", false
+		}
+	case "o", "x", "l":
 		if arg == "" {
 			return 0, "", "", false
 		}
