@@ -44,8 +44,16 @@ func (db *DB) Receive(ctx context.Context, updates ...InboxUpdate) (int, error) 
 	ids := make([]int64, len(updates))
 	chats := make([]int64, len(updates))
 	payloads := make([][]byte, len(updates))
+	c := db.systemCipher()
 	for i, u := range updates {
-		ids[i], chats[i], payloads[i] = u.UpdateID, u.ChatID, u.Payload
+		var sealed []byte // a nil payload stays NULL, which the table refuses
+		if u.Payload != nil {
+			var err error
+			if sealed, err = seal(c, u.Payload); err != nil {
+				return 0, fmt.Errorf("storage: receive: seal: %w", err)
+			}
+		}
+		ids[i], chats[i], payloads[i] = u.UpdateID, u.ChatID, sealed
 	}
 	tag, err := db.pool.Exec(ctx, `
 INSERT INTO inbox (update_id, chat_id, payload, received_at)
@@ -149,7 +157,7 @@ func (db *DB) LockChat(ctx context.Context, chatID int64) (*ChatLock, bool, erro
 	err = br.QueryRow().Scan(&ok)
 	var page []InboxItem
 	if err == nil {
-		page, err = scanInbox(br)
+		page, err = scanInbox(br, db.systemCipher())
 	}
 	if cerr := br.Close(); err == nil {
 		err = cerr
@@ -167,16 +175,39 @@ func (db *DB) LockChat(ctx context.Context, chatID int64) (*ChatLock, bool, erro
 	return &ChatLock{db: db, conn: conn, chatID: chatID, page: page, paged: true}, true, nil
 }
 
-func scanInbox(br pgx.BatchResults) ([]InboxItem, error) {
+func scanInbox(br pgx.BatchResults, c Cipher) ([]InboxItem, error) {
 	rows, err := br.Query()
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (InboxItem, error) {
 		var it InboxItem
-		err := row.Scan(&it.UpdateID, &it.ChatID, &it.Payload, &it.ReceivedAt, &it.Attempts)
-		return it, err
+		var sealed []byte
+		if err := row.Scan(&it.UpdateID, &it.ChatID, &sealed, &it.ReceivedAt, &it.Attempts); err != nil {
+			return it, err
+		}
+		payload, err := c.Open(sealed)
+		if err != nil {
+			return it, fmt.Errorf("open inbox payload of update %d: %w", it.UpdateID, err)
+		}
+		it.Payload = payload
+		return it, nil
 	})
+}
+
+// SystemSealer is a Sealer that can also seal rows that belong to no person
+// yet (the Telegram inbox); privacy's Sealer is one.
+type SystemSealer interface {
+	SystemCipher() Cipher
+}
+
+// systemCipher returns the cipher for the inbox: the sealer's system cipher,
+// or the identity when the sealer has none (NoEncryption, tests).
+func (db *DB) systemCipher() Cipher {
+	if s, ok := db.sealer.(SystemSealer); ok {
+		return s.SystemCipher()
+	}
+	return identity{}
 }
 
 // ChatID returns the locked chat.
@@ -208,7 +239,7 @@ func (l *ChatLock) Next(ctx context.Context) ([]InboxItem, error) {
 	}
 	var items []InboxItem
 	if err == nil {
-		items, err = scanInbox(br)
+		items, err = scanInbox(br, l.db.systemCipher())
 	}
 	if cerr := br.Close(); err == nil {
 		err = cerr
