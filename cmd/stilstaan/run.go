@@ -73,7 +73,15 @@ processed yet waits in the database for the next start.`,
 			stopCheckins := startCheckins(ctx, cfg, db, svcs.Conversation, log)
 			stopRetention := startRetention(ctx, cfg, db, log, b.Wake)
 			stopCare := startCare(ctx, cfg, db, log, b.Wake)
+			stopDashboard, err := startDashboard(ctx, cfg, db, svcs, log)
+			if err != nil {
+				stopCare()
+				stopRetention()
+				stopCheckins()
+				return err
+			}
 			err = b.Run(ctx, svcs.Conversation)
+			stopDashboard()
 			stopCare()
 			stopRetention()
 			stopCheckins()
