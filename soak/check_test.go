@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stilstaan/stilstaan/internal/fakebotapi"
 )
 
 var t0 = time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
@@ -141,6 +143,48 @@ func TestCheckSteps(t *testing.T) {
 			}
 			if strings.Join(what, "|") != strings.Join(tt.what, "|") {
 				t.Errorf("findings %q, want %q", what, tt.what)
+			}
+		})
+	}
+}
+
+func TestExplainer(t *testing.T) {
+	r := &runner{}
+	events := []Event{
+		{At: at(10), End: at(10), What: "kill"},
+		{At: at(30), End: at(33), What: "restart postgres"},
+		{At: at(50), End: at(50), What: "drop connections"},
+		{At: at(70), End: at(70), What: "stop failed"},
+	}
+	lost := fakebotapi.LostResponse()
+	calls := []fakebotapi.Call{
+		{Method: "sendMessage", ChatID: 7, Time: at(90), Params: map[string]string{"text": "b"}, Fault: &lost},
+	}
+	explain := r.explainer(events, calls)
+	tests := []struct {
+		name          string
+		chat          int64
+		text          string
+		first, second time.Time
+		explained     bool
+	}{
+		{name: "killed between the sends", chat: 7, text: "a", first: at(9), second: at(12), explained: true},
+		{name: "killed before the first send", chat: 7, text: "a", first: at(11), second: at(12)},
+		{name: "killed after both", chat: 7, text: "a", first: at(5), second: at(8)},
+		{name: "sent while PostgreSQL restarted", chat: 7, text: "a", first: at(32), second: at(40), explained: true},
+		{name: "sent just after the restart, on a dead connection", chat: 7, text: "a", first: at(36), second: at(40), explained: true},
+		{name: "long after the restart", chat: 7, text: "a", first: at(45), second: at(46)},
+		{name: "connections cut before the send", chat: 7, text: "a", first: at(52), second: at(60), explained: true},
+		{name: "something else between", chat: 7, text: "a", first: at(69), second: at(71)},
+		{name: "the response was dropped", chat: 7, text: "b", first: at(90), second: at(95), explained: true},
+		{name: "a dropped response of another text", chat: 7, text: "c", first: at(90), second: at(95)},
+		{name: "a dropped response in another chat", chat: 8, text: "b", first: at(90), second: at(95)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			why := explain(tt.chat, tt.text, tt.first, tt.second)
+			if (why != "") != tt.explained {
+				t.Errorf("explanation %q, want explained=%v", why, tt.explained)
 			}
 		})
 	}

@@ -97,7 +97,7 @@ func (rep *Report) Write(w io.Writer) error {
 	if len(rep.Balancer) > 0 {
 		row("balancer posts per replica", fmt.Sprint(rep.Balancer), fmt.Sprintf("%d found no replica", rep.BalancerFailed))
 	}
-	row("outbox", fmt.Sprint(rep.Outbox), "")
+	row("outbox", fmt.Sprint(rep.Outbox), fmt.Sprintf("%d not sent to people who did not block the bot (target 0)", rep.OutboxUnsent))
 	row("stalls (a person nudged the bot)", rep.Stalls, "")
 	row("log errors / panics / leaked words", fmt.Sprintf("%d / %d / %d", rep.LogErrors, rep.Panics, rep.Leaks), "panics and leaks target 0")
 	if err := tw.Flush(); err != nil {

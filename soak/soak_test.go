@@ -12,12 +12,16 @@ import (
 	"time"
 )
 
+// binaryDir holds the binary built for the tests, removed at the end.
+var binaryDir string
+
 // binary builds the stilstaan command once for the package's tests.
 var binary = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "stilstaan-soak-bin-")
 	if err != nil {
 		return "", err
 	}
+	binaryDir = dir
 	path := filepath.Join(dir, "stilstaan")
 	out, err := exec.Command("go", "build", "-o", path, "github.com/stilstaan/stilstaan/cmd/stilstaan").CombinedOutput()
 	if err != nil {
@@ -35,8 +39,8 @@ func (e *buildError) Error() string { return "go build: " + e.err.Error() + "\n"
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if path, err := binary(); err == nil {
-		_ = os.RemoveAll(filepath.Dir(path))
+	if binaryDir != "" {
+		_ = os.RemoveAll(binaryDir)
 	}
 	os.Exit(code)
 }
