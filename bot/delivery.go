@@ -257,6 +257,10 @@ type chatRun struct {
 	readyAt    time.Time // not before then (rate limit or retry)
 	leaseUntil time.Time
 	lost       bool // the lease was lost: finish the send in flight, then forget
+	// again is the chat leased anew by a claim that ran after the send in
+	// flight released it and before its outcome was applied: the chat goes
+	// on with it instead of waiting for that lease to run out.
+	again *storage.ChatQueue
 }
 
 // sendJob is one Bot API call to make for a chat.
@@ -342,7 +346,7 @@ func (l *deliveryLoop) serve(ctx context.Context) {
 		case <-beat.C:
 			l.renew(ctx)
 		case o := <-l.results:
-			if l.apply(o) {
+			if l.apply(bg, o) {
 				needClaim = true
 			}
 		case <-timer.C:
@@ -350,7 +354,7 @@ func (l *deliveryLoop) serve(ctx context.Context) {
 	}
 
 	for l.inflight > 0 {
-		l.apply(<-l.results)
+		l.apply(bg, <-l.results)
 	}
 	rctx, cancel := context.WithTimeout(bg, 5*time.Second)
 	defer cancel()
@@ -372,9 +376,11 @@ func (l *deliveryLoop) claim(ctx context.Context, now time.Time) {
 		return
 	}
 	for _, q := range qs {
-		if _, ok := l.held[q.PersonID]; ok {
-			// Only a chat whose lease was lost while a send was in flight;
-			// this new lease runs out unused.
+		if c, ok := l.held[q.PersonID]; ok && len(q.Messages) > 0 {
+			// The send in flight released the chat (its last message went)
+			// and this claim leased it again before the outcome arrived, or
+			// the lease was lost meanwhile: apply decides.
+			c.again = &q
 			continue
 		}
 		if len(q.Messages) == 0 {
@@ -446,7 +452,7 @@ func (l *deliveryLoop) dispatch(bg context.Context, now time.Time) (wakeAt time.
 }
 
 // apply records an sendOutcome and reports whether the chat left (room to claim).
-func (l *deliveryLoop) apply(o sendOutcome) (left bool) {
+func (l *deliveryLoop) apply(ctx context.Context, o sendOutcome) (left bool) {
 	l.inflight--
 	c := l.held[o.personID]
 	if c == nil {
@@ -456,6 +462,22 @@ func (l *deliveryLoop) apply(o sendOutcome) (left bool) {
 	switch {
 	case o.released || o.forget || c.lost:
 		delete(l.held, o.personID)
+		if q := c.again; q != nil {
+			// A claim leased the chat again after the send in flight
+			// released it, before this outcome arrived. Go on with that
+			// lease, leaving out what was sent meanwhile (a lease lost and
+			// taken back may have loaded the message in flight).
+			if o.released {
+				last := c.msgs[0].ID
+				msgs := slices.DeleteFunc(q.Messages, func(m storage.OutMessage) bool { return m.ID <= last })
+				if len(msgs) > 0 {
+					l.held[o.personID] = &chatRun{personID: o.personID, msgs: msgs, priority: minPriority(msgs),
+						attempts: msgs[0].Attempts, leaseUntil: q.LeasedUntil}
+					return false
+				}
+			}
+			l.release(ctx, o.personID)
+		}
 		return true
 	case o.nextPart:
 		c.part++
@@ -466,14 +488,32 @@ func (l *deliveryLoop) apply(o sendOutcome) (left bool) {
 			return true
 		}
 		c.attempts = c.msgs[0].Attempts
-		c.priority = c.msgs[0].Priority
-		for _, m := range c.msgs[1:] {
-			c.priority = min(c.priority, m.Priority)
-		}
+		c.priority = minPriority(c.msgs)
 	default:
 		c.attempts, c.readyAt = o.attempts, o.retryAt
 	}
 	return false
+}
+
+// minPriority is the most urgent priority among msgs (not empty).
+func minPriority(msgs []storage.OutMessage) int {
+	p := msgs[0].Priority
+	for _, m := range msgs[1:] {
+		p = min(p, m.Priority)
+	}
+	return p
+}
+
+// release gives up the lease of a chat this process does not hold, keeping
+// its per-chat spacing; a failure leaves the lease to run out.
+func (l *deliveryLoop) release(ctx context.Context, personID int64) {
+	d := l.d
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := d.db.Release(rctx, personID, d.owner, d.nextAllowed(personID, d.now())); err != nil {
+		d.log.WarnContext(ctx, "bot: delivery: release an unused lease; it runs out by itself",
+			slog.Int64("person_id", personID), slog.Any("error", err))
+	}
 }
 
 // renew extends the leases and forgets the chats whose lease was lost.
@@ -490,6 +530,12 @@ func (l *deliveryLoop) renew(ctx context.Context) {
 	kept := make(map[int64]bool, len(ids))
 	for _, id := range ids {
 		kept[id] = true
+		if _, ok := l.held[id]; !ok {
+			// A lease nobody here works on (left by a failed write):
+			// renewing it would keep the chat from everyone.
+			l.release(ctx, id)
+			delete(kept, id)
+		}
 	}
 	until := now.Add(d.lease)
 	for id, c := range l.held {
