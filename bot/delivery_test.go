@@ -291,9 +291,11 @@ func TestDeliveryPerChatSpacing(t *testing.T) {
 	f := newDeliveryFixture(t)
 	const (
 		chats, each = 10, 10
-		perSec      = 4.0
+		perSec      = 2.0
 		burst       = 2
-		jitter      = 100 * time.Millisecond // the fake stamps arrival; a delayed request narrows a gap
+		// The fake stamps arrival, so a request delayed on a loaded machine
+		// narrows a gap; a slow rate keeps the real gaps (500ms) well above it.
+		jitter = 400 * time.Millisecond
 	)
 	f.cfg.PerChatRate, f.cfg.PerChatBurst = perSec, burst
 	for c := int64(1); c <= chats; c++ {
