@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -167,4 +168,26 @@ func randomHex(n int) string {
 		panic(err) // crypto/rand does not fail on supported platforms
 	}
 	return hex.EncodeToString(b)
+}
+
+// backendCPU sums the CPU time so far of the server processes serving the
+// database (its backends, not the server's background processes). It needs
+// the server on this machine; ok is false when its processes cannot be read.
+func (s *scratch) backendCPU(ctx context.Context) (cpu time.Duration, ok bool) {
+	rows, err := s.db.Pool().Query(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, s.name)
+	if err != nil {
+		return 0, false
+	}
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil || len(pids) == 0 {
+		return 0, false
+	}
+	read := 0
+	for _, pid := range pids {
+		if p, err := readProc(int(pid)); err == nil {
+			cpu += p.cpu
+			read++
+		}
+	}
+	return cpu, read > 0
 }

@@ -149,6 +149,9 @@ type floorResult struct {
 	Failed  int
 	Script  string
 	Command string
+	// ServerCPU is the CPU time of its server processes per transaction
+	// (0 when they could not be read).
+	ServerCPU time.Duration
 }
 
 var (
@@ -158,7 +161,10 @@ var (
 )
 
 // runFloor runs pgbench with the script at the given concurrency for d.
-func runFloor(ctx context.Context, pgbench, dir, url, script string, clients, threads int, d time.Duration) (floorResult, error) {
+// When cpu is set, it reads the server processes' CPU time a second into
+// the run and half a second before its end, for the CPU per transaction.
+func runFloor(ctx context.Context, pgbench, dir, url, script string, clients, threads int, d time.Duration,
+	cpu func(context.Context) (time.Duration, bool)) (floorResult, error) {
 	path := filepath.Join(dir, "turn.pgbench.sql")
 	if err := os.WriteFile(path, []byte(script), 0o644); err != nil {
 		return floorResult{}, fmt.Errorf("bench: floor: %w", err)
@@ -170,6 +176,33 @@ func runFloor(ctx context.Context, pgbench, dir, url, script string, clients, th
 	cmd.Env = cleanEnv()
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
+	type reading struct {
+		cpu time.Duration
+		at  time.Time
+		ok  bool
+	}
+	readings := make(chan [2]reading, 1)
+	sctx, stopSampling := context.WithCancel(ctx)
+	defer stopSampling()
+	go func() {
+		var r [2]reading
+		start := time.Now()
+		for i, at := range []time.Duration{time.Second, time.Duration(secs)*time.Second - 500*time.Millisecond} {
+			t := time.NewTimer(time.Until(start.Add(at)))
+			select {
+			case <-t.C:
+			case <-sctx.Done():
+				t.Stop()
+				readings <- [2]reading{}
+				return
+			}
+			if cpu != nil {
+				r[i].cpu, r[i].ok = cpu(sctx)
+			}
+			r[i].at = time.Now()
+		}
+		readings <- r
+	}()
 	if err := cmd.Run(); err != nil {
 		return floorResult{}, fmt.Errorf("bench: pgbench: %w:\n%s", err, out.String())
 	}
@@ -186,6 +219,10 @@ func runFloor(ctx context.Context, pgbench, dir, url, script string, clients, th
 	}
 	if m := failedRE.FindStringSubmatch(out.String()); m != nil {
 		res.Failed, _ = strconv.Atoi(m[1])
+	}
+	if r := <-readings; r[0].ok && r[1].ok && r[1].cpu > r[0].cpu && res.TPS > 0 {
+		txns := res.TPS * r[1].at.Sub(r[0].at).Seconds()
+		res.ServerCPU = time.Duration(float64(r[1].cpu-r[0].cpu) / txns)
 	}
 	return res, nil
 }

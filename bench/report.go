@@ -67,16 +67,19 @@ type Report struct {
 	Started time.Time
 	Took    time.Duration
 
-	Closed      Latency
-	CPUPerTurn  time.Duration
-	RoundTrips  float64 // per turn, the whole bot process
-	ProbeTurns  int
-	ProbeStalls int
-	Shape       turnShape
-	Floor       floorResult
-	HalfRate    float64
-	Half        Latency
-	Crisis      Latency
+	Closed     Latency
+	CPUPerTurn time.Duration
+	// ServerCPUPerTurn is the CPU time of the database's server processes
+	// per turn (0 when they could not be read).
+	ServerCPUPerTurn time.Duration
+	RoundTrips       float64 // per turn, the whole bot process
+	ProbeTurns       int
+	ProbeStalls      int
+	Shape            turnShape
+	Floor            floorResult
+	HalfRate         float64
+	Half             Latency
+	Crisis           Latency
 	MemorySmall,
 	Memory Memory
 	Fanout *fanoutResult
@@ -105,6 +108,13 @@ func ms(d time.Duration) string {
 	return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
 }
 
+func us(d time.Duration) string {
+	if d == 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond))
+}
+
 func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 
 func (r *Report) rows() []row {
@@ -113,9 +123,10 @@ func (r *Report) rows() []row {
 		{"Turn path: turns/s (closed loop, " + fmt.Sprint(r.Config.People) + " people)", fmt.Sprintf("%.0f", c.Rate), "", ""},
 		{"Turn path: update → first reply p50 / p95 / p99", ms(c.P50) + " / " + ms(c.P95) + " / " + ms(c.P99), "", ""},
 		{"Turn path: update → next question p50 / p99", ms(c.AnswerP50) + " / " + ms(c.AnswerP99), "", ""},
-		{"Turn path: CPU of the bot process per turn", fmt.Sprintf("%.0f µs", float64(r.CPUPerTurn)/float64(time.Microsecond)), "", ""},
+		{"Turn path: CPU of the bot process per turn", us(r.CPUPerTurn), "", ""},
 		{"Turn path: round trips to PostgreSQL per turn (whole process)", fmt.Sprintf("%.1f", r.RoundTrips), "", ""},
 		{"Floor: pgbench TPS, same statements, " + fmt.Sprint(r.Config.Workers) + " clients", fmt.Sprintf("%.0f", r.Floor.TPS), "", ""},
+		{"PostgreSQL CPU per turn / per pgbench transaction", us(r.ServerCPUPerTurn) + " / " + us(r.Floor.ServerCPU), "", ""},
 		{"Turns/s ÷ pgbench TPS", fmt.Sprintf("%.0f%%", 100*r.FloorRatio()), "≥ 50%", verdict(r.FloorRatio() >= TargetFloorRatio)},
 		{fmt.Sprintf("Half load (%.0f/s offered, open loop): p50 / p95 / p99", r.HalfRate),
 			ms(r.Half.P50) + " / " + ms(r.Half.P95) + " / " + ms(r.Half.P99), "p99 ≤ 20 ms", verdict(r.Half.P99 <= TargetHalfP99)},

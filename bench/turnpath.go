@@ -94,11 +94,14 @@ func (r *runner) turnPath(ctx context.Context, rep *Report) error {
 
 	// Closed loop: everyone writes again as soon as the bot answered.
 	var cpu0, cpu1 procSample
+	var pg0, pg1 time.Duration
+	var pgOK0, pgOK1 bool
 	var measured time.Time
 	profiled := make(chan error, 1)
 	closed := runPhase(ctx, people, closedGate, talk, r.cfg.Warmup, r.cfg.Duration,
 		func() {
 			cpu0, _ = bot.sample()
+			pg0, pgOK0 = r.db.backendCPU(ctx)
 			measured = cpu0.at
 			if profile == "" {
 				profiled <- nil
@@ -108,7 +111,10 @@ func (r *runner) turnPath(ctx context.Context, rep *Report) error {
 				secs := max(1, int(r.cfg.Duration/time.Second))
 				profiled <- fetchProfile(ctx, profile, fmt.Sprintf("/cpu?seconds=%d", secs), r.profileName("cpu.pprof"), r.cfg.Duration+time.Minute)
 			}()
-		}, func() { cpu1, _ = bot.sample() })
+		}, func() {
+			cpu1, _ = bot.sample()
+			pg1, pgOK1 = r.db.backendCPU(ctx)
+		})
 	select {
 	case err := <-profiled:
 		if err != nil {
@@ -127,6 +133,9 @@ func (r *runner) turnPath(ctx context.Context, rep *Report) error {
 	rep.Closed = summarize(closed)
 	if closed.turns > 0 {
 		rep.CPUPerTurn = (cpu1.cpu - cpu0.cpu) / time.Duration(closed.turns)
+		if pgOK0 && pgOK1 && pg1 > pg0 {
+			rep.ServerCPUPerTurn = (pg1 - pg0) / time.Duration(closed.turns)
+		}
 	}
 	r.log.InfoContext(ctx, "bench: closed loop", slog.Float64("turns_per_s", closed.rate()))
 
@@ -140,7 +149,8 @@ func (r *runner) turnPath(ctx context.Context, rep *Report) error {
 		return err
 	}
 	r.log.InfoContext(ctx, "bench: pgbench floor", slog.Int("clients", r.cfg.Workers))
-	floor, err := runFloor(ctx, r.cfg.Pgbench, r.dir, r.db.url, floorScript(shape, r.cfg.People), r.cfg.Workers, threads(), r.cfg.Duration)
+	floor, err := runFloor(ctx, r.cfg.Pgbench, r.dir, r.db.url, floorScript(shape, r.cfg.People), r.cfg.Workers, threads(), r.cfg.Duration,
+		r.db.backendCPU)
 	if err != nil {
 		return err
 	}
