@@ -189,3 +189,17 @@ func TestExplainer(t *testing.T) {
 		})
 	}
 }
+
+func TestReplyWaits(t *testing.T) {
+	p := Person{
+		Inputs: []Input{{At: at(0)}, {At: at(10)}, {At: at(11)}, {At: at(20)}},
+		// answers to the first (2s) and third (4s); none to the second; the
+		// fourth is never answered
+		Received: []Receipt{{At: at(2)}, {At: at(3)}, {At: at(15)}},
+	}
+	got := replyWaits(p)
+	want := []time.Duration{2 * time.Second, 4 * time.Second}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("replyWaits = %v, want %v", got, want)
+	}
+}

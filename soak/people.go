@@ -3,6 +3,7 @@ package soak
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -25,6 +26,9 @@ type person struct {
 	stallFor time.Duration    // how long to wait for the bot before nudging it
 	maxSteps int
 	blockAt  time.Time // when to block the bot; zero: never
+	log      *slog.Logger
+
+	last []string // the actions of the question acted on last, for the log
 
 	mu      sync.Mutex
 	inputs  []Input
@@ -118,7 +122,15 @@ func (p *person) run(ctx context.Context) {
 			// Nothing new for a long time: nudge the bot, as a person would.
 			p.mu.Lock()
 			p.stalls++
+			seen := p.seen
 			p.mu.Unlock()
+			lastID, lastButtons := 0, 0
+			if m, ok := p.fake.LastMessage(p.chat); ok {
+				lastID, lastButtons = m.MessageID, len(m.Buttons)
+			}
+			p.log.Info("soak: a person got no new question; nudging with /start", slog.Int64("chat", p.chat),
+				slog.Int("acted_on", seen), slog.Any("actions", p.last), slog.Int("last_message", lastID),
+				slog.Int("last_buttons", lastButtons))
 			p.command("/start")
 			continue
 		}
@@ -204,13 +216,16 @@ func action(data string) string {
 // answer acts on a question.
 func (p *person) answer(ctx context.Context, m fakebotapi.SentMessage) {
 	byAction := map[string]string{}
-	var options, menu, others []string
+	var options, menu, others, features []string
 	for _, row := range m.Buttons {
 		for _, b := range row {
 			if b.CallbackData == "" {
 				continue
 			}
 			a := action(b.CallbackData)
+			if a == b.CallbackData {
+				features = append(features, b.CallbackData) // a feature's own button, such as the check-in offer
+			}
 			byAction[a] = b.CallbackData
 			switch {
 			case strings.HasPrefix(a, "o:"):
@@ -225,6 +240,12 @@ func (p *person) answer(ctx context.Context, m fakebotapi.SentMessage) {
 	p.mu.Lock()
 	p.seen = m.MessageID
 	p.mu.Unlock()
+	p.last = p.last[:0]
+	for _, row := range m.Buttons {
+		for _, b := range row {
+			p.last = append(p.last, action(b.CallbackData))
+		}
+	}
 	if p.rng.IntN(40) == 0 {
 		// Now and then someone asks for help first; the question stays.
 		p.command("/help")
@@ -232,6 +253,12 @@ func (p *person) answer(ctx context.Context, m fakebotapi.SentMessage) {
 	has := func(a string) bool { _, ok := byAction[a]; return ok }
 	pick := func(list []string) string { return list[p.rng.IntN(len(list))] }
 	switch {
+	case len(features) == len(byAction):
+		// A feature asks something (the check-in offer after a first
+		// exercise, its settings): answer it, then go back to the exercises,
+		// since its answer may be a message without a question.
+		p.press(m, pick(features))
+		p.command("/exercises")
 	case has("c:y"):
 		p.press(m, byAction["c:y"])
 	case has("k"):

@@ -215,18 +215,21 @@ type Report struct {
 	DropConnections          int
 	ConnectionsDropped       int
 	Stalls                   int
-	Blocked                  int
-	BotFaults                FaultCounts
-	LLM                      *LLMCounts
-	Fake                     fakebotapi.Stats
-	Balancer                 []int64 // webhook posts each replica answered
-	BalancerFailed           int64
-	Outbox                   map[string]int // outbox rows by status
-	OutboxUnsent             int            // failed or dropped for people who did not block the bot
-	LogErrors, Panics        int
-	Leaks                    int // people's words found in the logs
-	Settled                  bool
-	Violations               []string
+	// ReplyP50, ReplyP99 and ReplyMax are how long people waited from an
+	// update to the bot's next message (for updates answered by one).
+	ReplyP50, ReplyP99, ReplyMax time.Duration
+	Blocked                      int
+	BotFaults                    FaultCounts
+	LLM                          *LLMCounts
+	Fake                         fakebotapi.Stats
+	Balancer                     []int64 // webhook posts each replica answered
+	BalancerFailed               int64
+	Outbox                       map[string]int // outbox rows by status
+	OutboxUnsent                 int            // failed or dropped for people who did not block the bot
+	LogErrors, Panics            int
+	Leaks                        int // people's words found in the logs
+	Settled                      bool
+	Violations                   []string
 }
 
 // OK reports whether every target was met.
@@ -456,7 +459,7 @@ func (r *runner) run(ctx context.Context) (*Report, error) {
 		p := &person{
 			chat: 7_000_000 + int64(i), lang: lang, fake: r.fake,
 			rng:   mrand.New(mrand.NewPCG(cfg.Seed, uint64(i)+1)),
-			think: cfg.Think, stallFor: cfg.StallAfter, maxSteps: cfg.MaxSteps,
+			think: cfg.Think, stallFor: cfg.StallAfter, maxSteps: cfg.MaxSteps, log: r.log,
 		}
 		if blockers[i] {
 			p.blockAt = start.Add(time.Duration(float64(cfg.Duration) * (0.2 + 0.6*r.rng.Float64())))
@@ -729,11 +732,13 @@ func (r *runner) report(ctx context.Context, start time.Time, settled bool) (*Re
 	explain := r.explainer(events, calls)
 
 	var leakTexts []string
+	var waits []time.Duration
 	for _, p := range r.people {
 		pr, err := r.gather(ctx, p)
 		if err != nil {
 			return nil, err
 		}
+		waits = append(waits, replyWaits(pr)...)
 		tally, fs := CheckPerson(pr, explain)
 		rep.Tally.Add(tally)
 		rep.Findings = append(rep.Findings, fs...)
@@ -770,6 +775,11 @@ GROUP BY o.status, p.active`)
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("soak: outbox: %w", err)
+	}
+	if len(waits) > 0 {
+		slices.Sort(waits)
+		q := func(f float64) time.Duration { return waits[min(len(waits)-1, int(f*float64(len(waits))))] }
+		rep.ReplyP50, rep.ReplyP99, rep.ReplyMax = q(0.5), q(0.99), waits[len(waits)-1]
 	}
 	if err := r.scanLogs(rep, leakTexts); err != nil {
 		return nil, err
@@ -823,6 +833,26 @@ func (r *runner) gather(ctx context.Context, p *person) (Person, error) {
 		out.Transcript = append(out.Transcript, Line{ID: e.ID, At: e.At, Direction: e.Direction, Kind: e.Kind, Text: e.Text})
 	}
 	return out, nil
+}
+
+// replyWaits returns, for each update that the bot answered with a message
+// before the person's next update, how long the answer took to arrive.
+func replyWaits(p Person) []time.Duration {
+	var out []time.Duration
+	j := 0
+	for i, in := range p.Inputs {
+		for j < len(p.Received) && p.Received[j].At.Before(in.At) {
+			j++
+		}
+		if j == len(p.Received) {
+			break
+		}
+		if i+1 < len(p.Inputs) && !p.Received[j].At.Before(p.Inputs[i+1].At) {
+			continue // no message in between (a toggle, a stale press)
+		}
+		out = append(out, p.Received[j].At.Sub(in.At))
+	}
+	return out
 }
 
 // explainer explains a duplicate by what happened between the first receipt
