@@ -713,6 +713,18 @@ func (d *Delivery) reschedule(ctx context.Context, log *slog.Logger, j sendJob, 
 // finish records a message Telegram confirmed and releases the chat if it
 // was the last one.
 func (d *Delivery) finish(ctx context.Context, log *slog.Logger, j sendJob, remote int64) sendOutcome {
+	if j.last {
+		// The chat's last message: marked sent and the chat released in
+		// one round trip.
+		next := d.nextAllowed(j.msg.PersonID, d.now())
+		err := d.write(ctx, func(ctx context.Context) error {
+			return d.db.MarkSentRelease(ctx, j.msg.ID, remote, j.msg.PersonID, d.owner, next)
+		})
+		if err != nil {
+			return d.lost(ctx, log, "mark sent", err, j)
+		}
+		return sendOutcome{personID: j.msg.PersonID, done: true, released: true}
+	}
 	if err := d.write(ctx, func(ctx context.Context) error { return d.db.MarkSent(ctx, j.msg.ID, remote) }); err != nil {
 		// Sent but not marked: whoever holds the chat next sends it again.
 		return d.lost(ctx, log, "mark sent", err, j)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Delivery of the outbox.
@@ -113,7 +114,8 @@ ORDER BY d.person_id, o.priority, o.id`
 //
 // It costs one round trip: the claim, the release of chats left with nothing
 // to send and the load of the messages go as one batch, in one implicit
-// transaction, each statement with its own snapshot.
+// transaction, each statement with its own snapshot. The leases commit
+// without waiting for the disk (see async.go).
 func (db *DB) ClaimChats(ctx context.Context, owner string, limit int, lease time.Duration) ([]ChatQueue, error) {
 	if owner == "" {
 		return nil, errors.New("storage: claim chats: empty owner")
@@ -127,6 +129,7 @@ func (db *DB) ClaimChats(ctx context.Context, owner string, limit int, lease tim
 		return nil, fmt.Errorf("storage: claim chats: %w", err)
 	}
 	b := &pgx.Batch{}
+	queueAsync(b)
 	b.Queue(sqlClaim, owner, now, limit, now.Add(lease), claim)
 	b.Queue(sqlClaimUnneeded, claim, now)
 	b.Queue(sqlClaimLoad, claim, now, MaxClaimMessages)
@@ -144,6 +147,9 @@ func (db *DB) ClaimChats(ctx context.Context, owner string, limit int, lease tim
 }
 
 func (db *DB) readClaim(ctx context.Context, br pgx.BatchResults) ([]ChatQueue, error) {
+	if _, err := br.Exec(); err != nil {
+		return nil, fmt.Errorf("async commit: %w", err)
+	}
 	if _, err := br.Exec(); err != nil {
 		return nil, fmt.Errorf("lease: %w", err)
 	}
@@ -231,13 +237,23 @@ func claimID() (int64, error) {
 // the list was lost and must not be sent to any more. One statement.
 func (db *DB) RenewLeases(ctx context.Context, owner string, lease time.Duration) ([]int64, error) {
 	now := db.now()
-	rows, err := db.pool.Query(ctx, `UPDATE deliveries SET leased_until = $3
+	b := &pgx.Batch{}
+	queueAsync(b)
+	b.Queue(`UPDATE deliveries SET leased_until = $3
 WHERE leased_by = $1 AND leased_until > $2
 RETURNING person_id`, owner, now, now.Add(lease))
-	if err != nil {
-		return nil, fmt.Errorf("storage: renew leases: %w", err)
+	br := db.pool.SendBatch(ctx, b)
+	var ids []int64
+	_, err := br.Exec()
+	if err == nil {
+		var rows pgx.Rows
+		if rows, err = br.Query(); err == nil {
+			ids, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+		}
 	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		return nil, fmt.Errorf("storage: renew leases: %w", err)
 	}
@@ -246,13 +262,45 @@ RETURNING person_id`, owner, now, now.Add(lease))
 
 // Release gives up owner's lease on the person's chat and gates it until
 // nextAt (the per-chat spacing the next sender must keep; now or earlier for
-// none). A lease owner no longer holds is left alone.
+// none). A lease owner no longer holds is left alone. It commits without
+// waiting for the disk (see async.go).
 func (db *DB) Release(ctx context.Context, personID int64, owner string, nextAt time.Time) error {
-	_, err := db.pool.Exec(ctx, `UPDATE deliveries
-SET leased_by = NULL, leased_until = NULL, claim = NULL, next_at = $3
-WHERE person_id = $1 AND leased_by = $2`, personID, owner, nextAt)
-	if err != nil {
+	if _, err := db.execAsync(ctx, sqlRelease, personID, owner, nextAt); err != nil {
 		return fmt.Errorf("storage: release: %w", err)
+	}
+	return nil
+}
+
+const sqlRelease = `UPDATE deliveries
+SET leased_by = NULL, leased_until = NULL, claim = NULL, next_at = $3
+WHERE person_id = $1 AND leased_by = $2`
+
+// MarkSentRelease is MarkSent followed by Release, for a chat's last
+// message: one transaction, one round trip. Nothing is written when either
+// fails; an error wraps ErrNotFound when there is no such message.
+func (db *DB) MarkSentRelease(ctx context.Context, id, remoteID, personID int64, owner string, nextAt time.Time) error {
+	b := &pgx.Batch{}
+	queueAsync(b)
+	b.Queue(sqlMarkSent, id, remoteID, db.now())
+	b.Queue(sqlRelease, personID, owner, nextAt)
+	br := db.pool.SendBatch(ctx, b)
+	_, err := br.Exec()
+	var tag pgconn.CommandTag
+	if err == nil {
+		tag, err = br.Exec()
+	}
+	if err == nil {
+		_, err = br.Exec()
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("storage: mark sent and release: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		// The release went through: the caller forgets the chat either way.
+		return fmt.Errorf("storage: mark sent and release: message %d: %w", id, ErrNotFound)
 	}
 	return nil
 }
@@ -262,7 +310,7 @@ WHERE person_id = $1 AND leased_by = $2`, personID, owner, nextAt)
 // so others need not wait for the leases to run out. It returns how many it
 // released.
 func (db *DB) ReleaseAll(ctx context.Context, owner string) (int64, error) {
-	tag, err := db.pool.Exec(ctx, `UPDATE deliveries SET leased_by = NULL, leased_until = NULL, claim = NULL
+	tag, err := db.execAsync(ctx, `UPDATE deliveries SET leased_by = NULL, leased_until = NULL, claim = NULL
 WHERE leased_by = $1`, owner)
 	if err != nil {
 		return 0, fmt.Errorf("storage: release all: %w", err)

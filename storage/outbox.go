@@ -57,14 +57,16 @@ ORDER BY o.id`, personID)
 	return out, nil
 }
 
+const sqlMarkSent = `UPDATE outbox SET status = 'sent', sent_at = $3, remote_id = $2, last_error = NULL WHERE id = $1`
+
 // MarkSent records that message id was delivered and got remoteID (the
 // Telegram message_id) from the channel. Marking a message sent twice keeps
 // the last remoteID. It leaves the attempt count to whoever records failures.
 // It returns an error wrapping ErrNotFound when there is no such message.
+//
+// It commits without waiting for the disk (see async.go).
 func (db *DB) MarkSent(ctx context.Context, id int64, remoteID int64) error {
-	tag, err := db.pool.Exec(ctx,
-		`UPDATE outbox SET status = 'sent', sent_at = $3, remote_id = $2, last_error = NULL WHERE id = $1`,
-		id, remoteID, db.now())
+	tag, err := db.execAsync(ctx, sqlMarkSent, id, remoteID, db.now())
 	if err != nil {
 		return fmt.Errorf("storage: mark sent: %w", err)
 	}
