@@ -46,6 +46,12 @@ const (
 	// interactive message come before chats that only have scheduled ones,
 	// then the chat whose oldest due message is oldest.
 	//
+	// It reads the due messages in that order through the outbox_due index,
+	// skipping chats that are leased or gated, and stops after $6 of them:
+	// its cost grows with the chats it leases (and the messages of chats
+	// leased already), not with the backlog. A chat with more messages
+	// than the window holds is still found: its first messages are in it.
+	//
 	// Two replicas may pick the same candidate from their snapshots; the
 	// upsert settles it. ON CONFLICT DO UPDATE locks the existing row and
 	// evaluates its WHERE on the newest committed version, so only one of
@@ -53,18 +59,17 @@ const (
 	// the second one wait and then fail the WHERE. The rows are upserted in
 	// person_id order, so two claims lock rows in the same order and cannot
 	// deadlock.
-	sqlClaim = `WITH ready AS (
-    SELECT o.person_id, min(o.priority) AS priority, min(o.id) AS first_id
-    FROM outbox o JOIN people p ON p.id = o.person_id AND p.channel = 'telegram'
+	sqlClaim = `WITH due AS (
+    SELECT o.person_id, o.priority, o.id
+    FROM outbox o
     WHERE o.status = 'pending' AND o.not_before <= $2
-    GROUP BY o.person_id
+      AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.person_id = o.person_id
+          AND ((d.leased_until IS NOT NULL AND d.leased_until > $2) OR d.next_at > $2))
+      AND EXISTS (SELECT 1 FROM people p WHERE p.id = o.person_id AND p.channel = 'telegram')
+    ORDER BY o.priority, o.id
+    LIMIT $6
 ), candidates AS (
-    SELECT r.person_id
-    FROM ready r LEFT JOIN deliveries d ON d.person_id = r.person_id
-    WHERE d.person_id IS NULL
-       OR ((d.leased_until IS NULL OR d.leased_until <= $2) AND d.next_at <= $2)
-    ORDER BY r.priority, r.first_id
-    LIMIT $3
+    SELECT person_id FROM due GROUP BY person_id ORDER BY min(priority), min(id) LIMIT $3
 )
 INSERT INTO deliveries AS d (person_id, leased_by, leased_until, claim, next_at)
 SELECT person_id, $1, $4, $5, $2 FROM candidates ORDER BY person_id
@@ -130,7 +135,7 @@ func (db *DB) ClaimChats(ctx context.Context, owner string, limit int, lease tim
 	}
 	b := &pgx.Batch{}
 	queueAsync(b)
-	b.Queue(sqlClaim, owner, now, limit, now.Add(lease), claim)
+	b.Queue(sqlClaim, owner, now, limit, now.Add(lease), claim, claimWindow(limit))
 	b.Queue(sqlClaimUnneeded, claim, now)
 	b.Queue(sqlClaimLoad, claim, now, MaxClaimMessages)
 	br := db.pool.SendBatch(ctx, b)
@@ -221,6 +226,11 @@ func sortQueues(qs []ChatQueue) {
 		}
 	}
 }
+
+// claimWindow is how many due messages a claim of limit chats reads at
+// most: enough for a dozen messages a chat. When chats hold more, a claim
+// leases fewer of them, and the next claim takes the rest.
+func claimWindow(limit int) int { return min(max(16*limit, 256), 16384) }
 
 // claimID returns a random id that tells this claim's rows from the owner's
 // other leases.
