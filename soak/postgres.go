@@ -51,11 +51,25 @@ func newDatabaseName() string {
 	return "stilstaan_soak_" + hex.EncodeToString(b)
 }
 
+// adminConnect connects to the server's maintenance database "postgres"
+// (the database named in server, such as stilstaan, may not exist).
+func adminConnect(ctx context.Context, server string) (*pgx.Conn, error) {
+	u, err := databaseURL(server, "postgres")
+	if err != nil {
+		return nil, err
+	}
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		return nil, fmt.Errorf("soak: connect to %s: %w", redactURL(u), err)
+	}
+	return conn, nil
+}
+
 // adminExec runs one statement on the server's maintenance database.
 func adminExec(ctx context.Context, server, sql string, args ...any) (int64, error) {
-	conn, err := pgx.Connect(ctx, server)
+	conn, err := adminConnect(ctx, server)
 	if err != nil {
-		return 0, fmt.Errorf("soak: connect to %s: %w", redactURL(server), err)
+		return 0, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	tag, err := conn.Exec(ctx, sql, args...)
@@ -76,9 +90,9 @@ func dropDatabase(ctx context.Context, server, name string) error {
 // terminateConnections ends every connection to the run's database (the
 // bots' and the soak's own), as a failover or a network cut would.
 func terminateConnections(ctx context.Context, server, name string) (int, error) {
-	conn, err := pgx.Connect(ctx, server)
+	conn, err := adminConnect(ctx, server)
 	if err != nil {
-		return 0, fmt.Errorf("soak: connect to %s: %w", redactURL(server), err)
+		return 0, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	var n int
