@@ -105,6 +105,20 @@ func buttonAction(data string) string {
 	return a
 }
 
+// catchUp reads what the bot sent while the person was not waiting for an
+// answer (a pause that ended by itself while the person was idle, between
+// two phases or between two arrivals).
+func (p *person) catchUp() {
+	for {
+		select {
+		case ev := <-p.events:
+			p.apply(ev)
+		default:
+			return
+		}
+	}
+}
+
 // decide chooses the next update from what the bot shows.
 func (p *person) decide() act {
 	if !p.started || len(p.prompt.buttons) == 0 {

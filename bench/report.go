@@ -72,14 +72,17 @@ type Report struct {
 	// ServerCPUPerTurn is the CPU time of the database's server processes
 	// per turn (0 when they could not be read).
 	ServerCPUPerTurn time.Duration
-	RoundTrips       float64 // per turn, the whole bot process
-	ProbeTurns       int
-	ProbeStalls      int
-	Shape            turnShape
-	Floor            floorResult
-	HalfRate         float64
-	Half             Latency
-	Crisis           Latency
+	// SendRate is the bot's messages and edits per second in the closed
+	// loop; at telegram.global_rate it, not the bot, sets turns/s.
+	SendRate    float64
+	RoundTrips  float64 // per turn, the whole bot process
+	ProbeTurns  int
+	ProbeStalls int
+	Shape       turnShape
+	Floor       floorResult
+	HalfRate    float64
+	Half        Latency
+	Crisis      Latency
 	MemorySmall,
 	Memory Memory
 	Fanout *fanoutResult
@@ -96,6 +99,14 @@ func (r *Report) FloorRatio() float64 {
 
 // row is one line of the table.
 type row struct{ what, figure, target, met string }
+
+// capNote says when the closed loop ran into the delivery's rate limit.
+func capNote(rate float64) string {
+	if rate >= 0.95*turnPathGlobalRate {
+		return " (= telegram.global_rate, the settings' maximum: it caps turns/s)"
+	}
+	return ""
+}
 
 func verdict(ok bool) string {
 	if ok {
@@ -121,6 +132,7 @@ func (r *Report) rows() []row {
 	c := r.Closed
 	rows := []row{
 		{"Turn path: turns/s (closed loop, " + fmt.Sprint(r.Config.People) + " people)", fmt.Sprintf("%.0f", c.Rate), "", ""},
+		{"Turn path: messages and edits sent/s", fmt.Sprintf("%.0f", r.SendRate) + capNote(r.SendRate), "", ""},
 		{"Turn path: update → first reply p50 / p95 / p99", ms(c.P50) + " / " + ms(c.P95) + " / " + ms(c.P99), "", ""},
 		{"Turn path: update → next question p50 / p99", ms(c.AnswerP50) + " / " + ms(c.AnswerP99), "", ""},
 		{"Turn path: CPU of the bot process per turn", us(r.CPUPerTurn), "", ""},
@@ -187,8 +199,8 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		r.Shape.BodyBytes, r.Shape.OutboxBytes, r.Floor.Command, ms(r.Floor.Latency), r.Floor.Failed)
 	if f := r.Fanout; f != nil {
 		fmt.Fprintf(b, "\nFan-out: %d `stilstaan run` processes with telegram.global_rate %.0f each; the fake Bot API allowed %d sends/s "+
-			"overall and %d per chat per second; %d messages (outbox rows written: %d) in %.1f s; complete: %v; 429s from the limits: %d.\n",
-			f.Replicas, f.ConfiguredRate/float64(f.Replicas), f.Limit, f.PerChatLimit, f.Sent, f.Expected, f.Seconds, f.Complete, f.Limited)
+			"overall and %d per chat per second; %d messages (outbox rows written: %d) in %.1f s; every check-in started after %.1f s; complete: %v; 429s from the limits: %d.\n",
+			f.Replicas, f.ConfiguredRate/float64(f.Replicas), f.Limit, f.PerChatLimit, f.Sent, f.Expected, f.Seconds, f.Started, f.Complete, f.Limited)
 	}
 	fmt.Fprintf(b, "\npgbench script (turn.pgbench.sql):\n\n```\n%s```\n", r.Floor.Script)
 	_, err := io.WriteString(w, b.String())

@@ -96,12 +96,15 @@ func (r *runner) turnPath(ctx context.Context, rep *Report) error {
 	var cpu0, cpu1 procSample
 	var pg0, pg1 time.Duration
 	var pgOK0, pgOK1 bool
+	var sends0, sends1 int
 	var measured time.Time
 	profiled := make(chan error, 1)
 	closed := runPhase(ctx, people, closedGate, talk, r.cfg.Warmup, r.cfg.Duration,
 		func() {
 			cpu0, _ = bot.sample()
 			pg0, pgOK0 = r.db.backendCPU(ctx)
+			st := tg.fake.Stats()
+			sends0 = st.Sent + st.Edits
 			measured = cpu0.at
 			if profile == "" {
 				profiled <- nil
@@ -114,6 +117,8 @@ func (r *runner) turnPath(ctx context.Context, rep *Report) error {
 		}, func() {
 			cpu1, _ = bot.sample()
 			pg1, pgOK1 = r.db.backendCPU(ctx)
+			st := tg.fake.Stats()
+			sends1 = st.Sent + st.Edits
 		})
 	select {
 	case err := <-profiled:
@@ -131,6 +136,7 @@ func (r *runner) turnPath(ctx context.Context, rep *Report) error {
 		return err
 	}
 	rep.Closed = summarize(closed)
+	rep.SendRate = float64(sends1-sends0) / r.cfg.Duration.Seconds()
 	if closed.turns > 0 {
 		rep.CPUPerTurn = (cpu1.cpu - cpu0.cpu) / time.Duration(closed.turns)
 		if pgOK0 && pgOK1 && pg1 > pg0 {
@@ -201,6 +207,10 @@ func (r *runner) turnPath(ctx context.Context, rep *Report) error {
 	return bot.stop()
 }
 
+// turnPathGlobalRate is telegram.global_rate on the turn path: the highest
+// the settings allow.
+const turnPathGlobalRate = 1000
+
 // startBot starts a `stilstaan run` child against the fake Bot API and
 // waits until it takes updates.
 func (r *runner) startBot(ctx context.Context, name, dbURL string, tg *telegram) (*child, error) {
@@ -214,7 +224,7 @@ func (r *runner) startBotProfiled(ctx context.Context, name, dbURL string, tg *t
 		// Telegram's limits (25/s overall, 1/s per chat) would measure the
 		// rate limiter, not the bot: the turn path lifts them as far as the
 		// settings allow. The fan-out measures the limits.
-		GlobalRate: 1000, PerChatRate: 30, PerChatBurst: 30,
+		GlobalRate: turnPathGlobalRate, PerChatRate: 30, PerChatBurst: 30,
 		MasterKey: r.masterKey, ScanEvery: 15 * time.Second, Profile: profile,
 	})
 	if err != nil {
@@ -256,6 +266,7 @@ func (r *runner) people(tg *telegram, first int64, n int) []*person {
 
 // talk is a person's ordinary turn: answer what the bot shows.
 func talk(ctx context.Context, p *person) (time.Time, outcome, error) {
+	p.catchUp()
 	a := p.decide()
 	sent := p.send(a)
 	o, err := p.await(ctx, a, sent, stallAfter)
@@ -264,6 +275,7 @@ func talk(ctx context.Context, p *person) (time.Time, outcome, error) {
 
 // sendCrisis writes the crisis message and waits for the safety reply.
 func (r *runner) sendCrisis(ctx context.Context, p *person) (time.Time, outcome, error) {
+	p.catchUp()
 	sent := p.send(act{text: r.crisis})
 	d, err := p.awaitReply(ctx, sent, r.reply, stallAfter)
 	return sent, outcome{reply: d, answer: d}, err
