@@ -99,7 +99,7 @@ func (rep *Report) Write(w io.Writer) error {
 	}
 	row("outbox", fmt.Sprint(rep.Outbox), fmt.Sprintf("%d not sent to people who did not block the bot (target 0)", rep.OutboxUnsent))
 	row("wait for an answer", fmt.Sprintf("p50 %s, p99 %s, max %s", rep.ReplyP50.Round(time.Millisecond), rep.ReplyP99.Round(time.Millisecond),
-		rep.ReplyMax.Round(time.Millisecond)), "after a kill -9, chats the killed process was sending to wait out its delivery lease (30s)")
+		rep.ReplyMax.Round(time.Millisecond)), "queueing behind telegram.global_rate; a kill -9 adds up to the 30s delivery lease")
 	row("stalls (a person nudged the bot)", rep.Stalls, "")
 	row("log errors / panics / leaked words", fmt.Sprintf("%d / %d / %d", rep.LogErrors, rep.Panics, rep.Leaks), "panics and leaks target 0")
 	if err := tw.Flush(); err != nil {

@@ -61,6 +61,8 @@ func shortRun(t *testing.T, cfg Config) *Report {
 		t.Fatal(err)
 	}
 	cfg.Binary = bin
+	// The server the storage tests use (storagetest), when set.
+	cfg.ServerURL = os.Getenv("STILSTAAN_TEST_DATABASE_URL")
 	if cfg.People == 0 {
 		cfg.People = 20
 	}
@@ -101,13 +103,25 @@ func TestShortSoak(t *testing.T) {
 	}{
 		{name: "polling", cfg: Config{Mode: "polling", Kills: 3}},
 		{name: "webhook", cfg: Config{Mode: "webhook", Kills: 3}},
+		// Two replicas behind the balancer, with Bot API faults (lost
+		// responses among them, so duplicates must be explained), a person
+		// who blocks the bot, a failing LLM and the database connections cut.
+		{name: "replicas and faults", cfg: Config{Mode: "webhook", Replicas: 2, Kills: 3, BotFaults: 0.05, Blocks: 1,
+			LLM: true, LLMFaults: 0.3, DropConnections: 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			rep := shortRun(t, tt.cfg)
-			if rep.Kills != 3 || rep.Starts != 4 {
-				t.Errorf("%d kills and %d starts, want 3 and 4", rep.Kills, rep.Starts)
+			replicas := max(tt.cfg.Replicas, 1)
+			if rep.Kills != 3 || rep.Starts != replicas+3 {
+				t.Errorf("%d kills and %d starts, want 3 and %d", rep.Kills, rep.Starts, replicas+3)
+			}
+			if tt.cfg.BotFaults > 0 && rep.BotFaults.Total() == 0 {
+				t.Error("no Bot API fault was injected")
+			}
+			if tt.cfg.DropConnections > 0 && rep.DropConnections != tt.cfg.DropConnections {
+				t.Errorf("database connections cut %d times, want %d", rep.DropConnections, tt.cfg.DropConnections)
 			}
 		})
 	}
