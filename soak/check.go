@@ -250,7 +250,8 @@ func checkMessages(p Person, explain Explainer, t *Tally, add func(what, format 
 			add("message sent twice (explained)", "transcript entry %d arrived as messages %d and %d: %s", e.line.ID, e.received, r.MessageID, why)
 			return
 		}
-		add("message sent twice", "transcript entry %d arrived as messages %d and %d", e.line.ID, e.received, r.MessageID)
+		add("message sent twice", "transcript entry %d arrived as messages %d and %d, at %s and %s", e.line.ID, e.received, r.MessageID,
+			e.firstAt.Format("15:04:05.000"), r.At.Format("15:04:05.000"))
 	}
 
 	j := 0 // the next message expected

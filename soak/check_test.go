@@ -156,9 +156,11 @@ func TestExplainer(t *testing.T) {
 		{At: at(50), End: at(50), What: "drop connections"},
 		{At: at(70), End: at(70), What: "stop failed"},
 	}
-	lost := fakebotapi.LostResponse()
+	lost, slow, refused := fakebotapi.LostResponse(), fakebotapi.Slow(2*time.Second), fakebotapi.ServerError()
 	calls := []fakebotapi.Call{
 		{Method: "sendMessage", ChatID: 7, Time: at(90), Params: map[string]string{"text": "b"}, Fault: &lost},
+		{Method: "sendMessage", ChatID: 7, Time: at(100), Params: map[string]string{"text": "d"}, Fault: &slow},
+		{Method: "sendMessage", ChatID: 7, Time: at(110), Params: map[string]string{"text": "e"}, Fault: &refused},
 	}
 	explain := r.explainer(events, calls)
 	tests := []struct {
@@ -179,6 +181,8 @@ func TestExplainer(t *testing.T) {
 		{name: "the response was dropped", chat: 7, text: "b", first: at(90), second: at(95), explained: true},
 		{name: "a dropped response of another text", chat: 7, text: "c", first: at(90), second: at(95)},
 		{name: "a dropped response in another chat", chat: 8, text: "b", first: at(90), second: at(95)},
+		{name: "a slow answer the bot gave up on", chat: 7, text: "d", first: at(102), second: at(106), explained: true},
+		{name: "a send refused with a 500 sends nothing", chat: 7, text: "e", first: at(110), second: at(111)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
