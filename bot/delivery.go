@@ -465,11 +465,11 @@ func (l *deliveryLoop) apply(ctx context.Context, o sendOutcome) (left bool) {
 		if q := c.again; q != nil {
 			// A claim leased the chat again after the send in flight
 			// released it, before this outcome arrived. Go on with that
-			// lease, leaving out the message that was in flight (a lease
-			// lost and taken back may have loaded it before it was marked).
+			// lease, leaving out what was sent meanwhile (a lease lost and
+			// taken back may have loaded the message in flight).
 			if o.released {
-				sent := c.msgs[0].ID
-				msgs := slices.DeleteFunc(q.Messages, func(m storage.OutMessage) bool { return m.ID == sent })
+				last := c.msgs[0].ID
+				msgs := slices.DeleteFunc(q.Messages, func(m storage.OutMessage) bool { return m.ID <= last })
 				if len(msgs) > 0 {
 					l.held[o.personID] = &chatRun{personID: o.personID, msgs: msgs, priority: minPriority(msgs),
 						attempts: msgs[0].Attempts, leaseUntil: q.LeasedUntil}
@@ -609,10 +609,7 @@ func (d *Delivery) process(ctx context.Context, j sendJob) sendOutcome {
 		if env.Prompt == 0 {
 			return d.fail(ctx, log, j, sendFailure{class: "edit_without_prompt"})
 		}
-		target, err = m.EditOf, nil // found by the claim, when it could be
-		if target == 0 || env.Prompt != m.Prompt {
-			target, err = d.db.RemoteIDForPrompt(ctx, m.PersonID, env.Prompt)
-		}
+		target, err = d.db.RemoteIDForPrompt(ctx, m.PersonID, env.Prompt)
 		switch {
 		case errors.Is(err, storage.ErrNotFound):
 			return d.fail(ctx, log, j, sendFailure{class: "prompt_not_sent"})
