@@ -51,6 +51,11 @@ const (
 	// its cost grows with the chats it leases (and the messages of chats
 	// leased already), not with the backlog. A chat with more messages
 	// than the window holds is still found: its first messages are in it.
+	// The lease check is a scalar subquery, one primary-key probe per
+	// message read: as NOT EXISTS, a planner that guessed too few leased
+	// chats joined them against every message instead. The channel is
+	// checked once a chat (the shell marks its messages shown at once, so
+	// they hardly take room in the window).
 	//
 	// Two replicas may pick the same candidate from their snapshots; the
 	// upsert settles it. ON CONFLICT DO UPDATE locks the existing row and
@@ -63,13 +68,16 @@ const (
     SELECT o.person_id, o.priority, o.id
     FROM outbox o
     WHERE o.status = 'pending' AND o.not_before <= $2
-      AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.person_id = o.person_id
-          AND ((d.leased_until IS NOT NULL AND d.leased_until > $2) OR d.next_at > $2))
-      AND EXISTS (SELECT 1 FROM people p WHERE p.id = o.person_id AND p.channel = 'telegram')
+      AND (SELECT (d.leased_until IS NULL OR d.leased_until <= $2) AND d.next_at <= $2
+           FROM deliveries d WHERE d.person_id = o.person_id) IS NOT FALSE
     ORDER BY o.priority, o.id
     LIMIT $6
 ), candidates AS (
-    SELECT person_id FROM due GROUP BY person_id ORDER BY min(priority), min(id) LIMIT $3
+    SELECT person_id FROM due
+    GROUP BY person_id
+    HAVING (SELECT p.channel FROM people p WHERE p.id = person_id) = 'telegram'
+    ORDER BY min(priority), min(id)
+    LIMIT $3
 )
 INSERT INTO deliveries AS d (person_id, leased_by, leased_until, claim, next_at)
 SELECT person_id, $1, $4, $5, $2 FROM candidates ORDER BY person_id
@@ -134,7 +142,10 @@ func (db *DB) ClaimChats(ctx context.Context, owner string, limit int, lease tim
 		return nil, fmt.Errorf("storage: claim chats: %w", err)
 	}
 	b := &pgx.Batch{}
-	queueAsync(b)
+	// Not waiting for the disk (see async.go), and no JIT: the planner
+	// prices the claim by the whole outbox, not by the window it reads, and
+	// compiling it would take longer than running it.
+	b.Queue(`SELECT set_config('synchronous_commit', 'off', true), set_config('jit', 'off', true)`)
 	b.Queue(sqlClaim, owner, now, limit, now.Add(lease), claim, claimWindow(limit))
 	b.Queue(sqlClaimUnneeded, claim, now)
 	b.Queue(sqlClaimLoad, claim, now, MaxClaimMessages)
