@@ -7,7 +7,10 @@
 //
 //   - Receiving stores each update in the inbox table before Telegram is told
 //     it arrived (the next getUpdates offset, or the webhook's 200), so a
-//     crash loses nothing, and a redelivered update is stored once.
+//     crash loses nothing, and a redelivered update is stored once. The
+//     webhook skips the inbox for an update whose chat nothing else works on:
+//     it runs the turn inside the request, under the chat's lock, and answers
+//     200 after the commit (see webhook).
 //   - Processing takes a chat's advisory lock in PostgreSQL (one holder in the
 //     whole deployment), runs the chat's updates in update_id order, each as
 //     one conversation turn with source "tg:<update_id>" (so a turn takes
@@ -16,6 +19,9 @@
 //     tries the lock, so an update that arrives while another replica holds
 //     the chat is processed by that replica; a sweeper picks up what a crash
 //     left behind.
+//   - A turn that queues messages leases its chat for this process's
+//     delivery in the same transaction and hands the messages over after the
+//     commit (storage.Courier), so delivery need not look for them.
 //   - Different chats are processed in parallel by a fixed number of workers
 //     (telegram.workers); each needs two database connections while it works
 //     (the lock and the turn), so at most half of database.max_conns.
@@ -298,7 +304,7 @@ func (b *Bot) Run(ctx context.Context, svc *conversation.Service) error {
 	var hookSrv *http.Server
 	switch b.cfg.Mode {
 	case "webhook":
-		hook = newWebhook(b.secret, b.db, sched, b.log, b.metrics)
+		hook = newWebhook(b.secret, b.db, sched, proc, b.workers, b.log, b.metrics)
 		hookSrv = b.serve(hookLn, hook)
 		wg.Go(func() {
 			setWebhook(intake, b.api, b.cfg.WebhookURL, b.secret, b.o.maxConnection, b.log, b.secrets)

@@ -71,10 +71,17 @@ type Delivery struct {
 	backoffMax time.Duration
 	maxChats   int
 
-	wake    chan struct{}
-	global  *rate.Limiter
-	scrub   *strings.Replacer
-	running atomic.Bool
+	wake   chan struct{}
+	global *rate.Limiter
+
+	// Chats that turns leased for this process (storage.Courier), on their
+	// way to the loop. accepting is true while the loop takes them.
+	handoff   chan storage.ChatQueue
+	handMu    sync.Mutex
+	accepting bool
+	heldN     atomic.Int64 // chats the loop holds
+	scrub     *strings.Replacer
+	running   atomic.Bool
 
 	limMu    sync.Mutex
 	limiters map[int64]*rate.Limiter // per person; only chats sent to recently
@@ -175,6 +182,7 @@ func NewDelivery(db *storage.DB, api *bot.Bot, cfg config.Telegram, opts ...Deli
 	d.backoffMin = max(d.backoffMin, time.Millisecond)
 	d.backoffMax = max(d.backoffMax, d.backoffMin)
 	d.maxChats = max(d.maxChats, 1)
+	d.handoff = make(chan storage.ChatQueue, d.maxChats)
 	// A burst of a tenth of a second's sends: at most rate + rate/10 go out in
 	// any one-second window (27 at the default 25/s, under Telegram's ~30).
 	d.global = rate.NewLimiter(perSecond(d.cfg.GlobalRate), max(1, int(math.Ceil(d.cfg.GlobalRate/10))))
@@ -241,8 +249,51 @@ func (d *Delivery) Run(ctx context.Context) error {
 	}
 	defer d.running.Store(false)
 	l := &deliveryLoop{d: d, held: map[int64]*chatRun{}, results: make(chan sendOutcome)}
+	d.handMu.Lock()
+	d.accepting = true
+	d.handMu.Unlock()
+	d.db.SetCourier(&storage.Courier{Owner: d.owner, Lease: d.lease, Room: d.room, Take: d.take, Wake: d.Wake})
 	l.serve(ctx)
 	return nil
+}
+
+// room reports whether the loop would take another chat a turn leases.
+func (d *Delivery) room() bool {
+	d.handMu.Lock()
+	defer d.handMu.Unlock()
+	return d.accepting && len(d.handoff)+int(d.heldN.Load()) < d.maxChats
+}
+
+// take passes a chat a turn leased to the loop; false when the loop stopped
+// taking chats (the turn then gives the lease back).
+func (d *Delivery) take(q storage.ChatQueue) bool {
+	d.handMu.Lock()
+	defer d.handMu.Unlock()
+	if !d.accepting {
+		return false
+	}
+	select {
+	case d.handoff <- q:
+		return true
+	default:
+		return false
+	}
+}
+
+// stopTaking ends the handoff of chats from turns: chats still on their way
+// are dropped here, their leases given up with the rest at shutdown.
+func (d *Delivery) stopTaking() {
+	d.db.SetCourier(nil)
+	d.handMu.Lock()
+	d.accepting = false
+	d.handMu.Unlock()
+	for {
+		select {
+		case <-d.handoff:
+		default:
+			return
+		}
+	}
 }
 
 // chatRun is a chat this process holds the lease on, with the messages it
@@ -327,6 +378,7 @@ func (l *deliveryLoop) serve(ctx context.Context) {
 			wakeAt = at
 		}
 		d.metrics.Leased.Set(float64(len(l.held)))
+		d.heldN.Store(int64(len(l.held)))
 		if now.Sub(lastDepth) >= deliveryDepthEvery {
 			l.refreshDepth(ctx)
 			lastDepth = now
@@ -339,6 +391,8 @@ func (l *deliveryLoop) serve(ctx context.Context) {
 		}
 		select {
 		case <-ctx.Done():
+		case q := <-d.handoff:
+			l.adopt(ctx, q, d.now())
 		case <-d.wake:
 			needClaim = true
 		case <-poll.C:
@@ -353,6 +407,7 @@ func (l *deliveryLoop) serve(ctx context.Context) {
 		}
 	}
 
+	d.stopTaking()
 	for l.inflight > 0 {
 		l.apply(bg, <-l.results)
 	}
@@ -376,23 +431,29 @@ func (l *deliveryLoop) claim(ctx context.Context, now time.Time) {
 		return
 	}
 	for _, q := range qs {
-		if c, ok := l.held[q.PersonID]; ok && len(q.Messages) > 0 {
-			// The send in flight released the chat (its last message went)
-			// and this claim leased it again before the outcome arrived, or
-			// the lease was lost meanwhile: apply decides.
-			c.again = &q
-			continue
+		l.adopt(ctx, q, now)
+	}
+}
+
+// adopt takes on a chat leased by a claim or by a turn (storage.Courier).
+func (l *deliveryLoop) adopt(ctx context.Context, q storage.ChatQueue, now time.Time) {
+	d := l.d
+	if c, ok := l.held[q.PersonID]; ok && len(q.Messages) > 0 {
+		// The send in flight released the chat (its last message went)
+		// and this lease was taken anew before the outcome arrived, or
+		// the old lease was lost meanwhile: apply decides.
+		c.again = &q
+		return
+	}
+	if len(q.Messages) == 0 {
+		if err := d.db.Release(ctx, q.PersonID, d.owner, now); err != nil {
+			d.log.WarnContext(ctx, "bot: delivery: release empty chat", slog.Int64("person_id", q.PersonID), slog.Any("error", err))
 		}
-		if len(q.Messages) == 0 {
-			if err := d.db.Release(ctx, q.PersonID, d.owner, now); err != nil {
-				d.log.WarnContext(ctx, "bot: delivery: release empty chat", slog.Int64("person_id", q.PersonID), slog.Any("error", err))
-			}
-			continue
-		}
-		l.held[q.PersonID] = &chatRun{
-			personID: q.PersonID, msgs: q.Messages, priority: q.Priority,
-			attempts: q.Messages[0].Attempts, leaseUntil: q.LeasedUntil,
-		}
+		return
+	}
+	l.held[q.PersonID] = &chatRun{
+		personID: q.PersonID, msgs: q.Messages, priority: q.Priority,
+		attempts: q.Messages[0].Attempts, leaseUntil: q.LeasedUntil,
 	}
 }
 

@@ -18,8 +18,15 @@ type receiveMetrics struct {
 	updates  *prometheus.CounterVec
 	latency  prometheus.Histogram
 	depth    prometheus.Gauge
-	received prometheus.Counter
+	received *prometheus.CounterVec
 }
+
+// How an update was taken in, the "path" label of
+// stilstaan_updates_received_total.
+const (
+	pathInbox  = "inbox"  // stored in the inbox, processed by a worker
+	pathInline = "inline" // processed inside its webhook request
+)
 
 func newReceiveMetrics(reg prometheus.Registerer) *receiveMetrics {
 	m := &receiveMetrics{
@@ -36,11 +43,13 @@ func newReceiveMetrics(reg prometheus.Registerer) *receiveMetrics {
 			Name: "stilstaan_inbox_depth",
 			Help: "Updates received and not yet processed (sampled every sweep).",
 		}),
-		received: prometheus.NewCounter(prometheus.CounterOpts{
+		received: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "stilstaan_updates_received_total",
-			Help: "Updates newly stored in the inbox (redeliveries not counted).",
-		}),
+			Help: "Updates taken in: processed inside their webhook request (inline) or newly stored in the inbox (redeliveries not counted).",
+		}, []string{"path"}),
 	}
+	m.received.WithLabelValues(pathInbox)
+	m.received.WithLabelValues(pathInline)
 	reg.MustRegister(m.updates, m.latency, m.depth, m.received)
 	return m
 }

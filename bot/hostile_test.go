@@ -68,15 +68,20 @@ func onboard(ctx context.Context, h *harness, chat int64) ([]soak.Input, fakebot
 	return []soak.Input{{UpdateID: start, Kind: "command", Text: "/start"}, {UpdateID: p.updates[0], Kind: "button"}}, menu
 }
 
-// waitDelivered waits until the chat's outbox holds nothing pending.
+// waitDelivered waits until the chat's outbox holds nothing pending and no
+// timer of its conversation is about to fire (pauses are shrunk to
+// milliseconds here: the turn a pause's timer makes writes more messages).
 func waitDelivered(ctx context.Context, h *harness, chat int64) {
 	h.t.Helper()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		var n int
-		err := h.db.Pool().QueryRow(ctx, `SELECT count(*) FROM outbox o JOIN people p ON p.id = o.person_id
-WHERE p.channel = 'telegram' AND p.external_id = $1 AND o.status = 'pending'`, chat).Scan(&n)
+		err := h.db.Pool().QueryRow(ctx, `SELECT
+  (SELECT count(*) FROM outbox o JOIN people p ON p.id = o.person_id
+   WHERE p.channel = 'telegram' AND p.external_id = $1 AND o.status = 'pending')
++ (SELECT count(*) FROM conversations c JOIN people p ON p.id = c.person_id
+   WHERE p.channel = 'telegram' AND p.external_id = $1 AND c.wake_at < now() + interval '5 seconds')`, chat).Scan(&n)
 		if err != nil {
 			h.t.Fatalf("outbox of chat %d: %v", chat, err)
 		}
@@ -137,6 +142,15 @@ WHERE p.channel = 'telegram' AND p.external_id = $1 AND i.source LIKE 'tg:%'`, c
 	}
 	if failed > 0 {
 		h.t.Errorf("%d outbox messages were not sent", failed)
+		rows, err := h.db.Pool().Query(ctx, `SELECT id, person_id, kind, status, attempts, coalesce(last_error, '') FROM outbox
+WHERE status <> 'sent' ORDER BY id`)
+		if err == nil {
+			for rows.Next() {
+				vals, _ := rows.Values()
+				h.t.Logf("not sent: %v", vals)
+			}
+			rows.Close()
+		}
 	}
 	return tally
 }

@@ -119,7 +119,7 @@ func (p *poller) store(ctx context.Context, raws []json.RawMessage, offset int64
 	if err != nil {
 		return offset, err
 	}
-	p.metrics.received.Add(float64(n))
+	p.metrics.received.WithLabelValues(pathInbox).Add(float64(n))
 	for _, u := range ups {
 		p.sched.schedule(u.ChatID)
 	}

@@ -137,6 +137,9 @@ func (p *processor) process(ctx context.Context, it storage.InboxItem) error {
 		return nil
 	}
 	notice, result, err := p.handle(ctx, ev, it)
+	if errors.Is(err, storage.ErrChatBusy) {
+		return err // not tried: the update goes to the inbox
+	}
 	if err != nil {
 		p.metrics.update(ev.kind, resultError)
 		return err
@@ -334,6 +337,14 @@ func (s *scheduler) take(ctx context.Context) (int64, bool) {
 			return 0, false
 		}
 	}
+}
+
+// idle reports whether no drain of the chat runs or waits here.
+func (s *scheduler) idle(chatID int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, busy := s.state[chatID]
+	return !busy
 }
 
 // finish marks a drain done and queues the chat again if it was asked for

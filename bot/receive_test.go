@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/go-telegram/bot/models"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/stilstaan/stilstaan/conversation"
 	"github.com/stilstaan/stilstaan/internal/fakebotapi"
@@ -103,7 +104,9 @@ func TestHardStopAndRestart(t *testing.T) {
 					p.send(sid)
 					stale, _ := h.fake.PressButton(chat, 1, "1.c:y")
 					p.send(stale)
-					waitDepth(t, ctx, h, 3)
+					if mode == "polling" {
+						waitDepth(t, ctx, h, 3)
+					}
 					break
 				}
 				p.handle(m)
@@ -112,8 +115,21 @@ func TestHardStopAndRestart(t *testing.T) {
 			if h.processed(source(p.updates[len(p.updates)-3])) {
 				t.Fatal("the turn cut off by the hard stop was kept")
 			}
-			if n, _ := h.db.InboxDepth(ctx); n < 3 {
-				t.Fatalf("inbox holds %d updates after the stop, want the 3 unprocessed ones", n)
+			switch mode {
+			case "polling":
+				// Confirmed to Telegram with the next offset, so kept in
+				// the inbox.
+				if n, _ := h.db.InboxDepth(ctx); n < 3 {
+					t.Fatalf("inbox holds %d updates after the stop, want the 3 unprocessed ones", n)
+				}
+			default:
+				// The held update was processed inside its request (its
+				// chat was free), which the stop cut off before a 200: so
+				// Telegram keeps it, and the two behind it, for the next
+				// start.
+				if n := h.fake.PendingUpdates(); n < 3 {
+					t.Fatalf("Telegram holds %d updates after the stop, want the 3 unprocessed ones", n)
+				}
 			}
 
 			h.start()
@@ -492,5 +508,125 @@ func TestMembershipGroupsAndStickers(t *testing.T) {
 		if m.Text != kind {
 			t.Errorf("reply to a sticker or photo = %q, want %q", m.Text, kind)
 		}
+	}
+}
+
+func textUpdate(id, chat int64, text string) []byte {
+	return fmt.Appendf(nil, `{"update_id":%d,"message":{"message_id":%d,"date":1700000000,"from":{"id":%d,"is_bot":false,"first_name":"Sam","language_code":"nl"},"chat":{"id":%d,"type":"private","first_name":"Sam"},"text":%q}}`, id, id, chat, chat, text)
+}
+
+// An update of a free chat is processed inside its webhook request, without
+// the inbox; an update whose chat is busy goes through the inbox and still
+// comes after the one before it.
+func TestWebhookInlineAndInbox(t *testing.T) {
+	h := newHarness(t, "webhook")
+	release := make(chan struct{})
+	entered := make(chan struct{})
+	var held atomic.Bool
+	h.svcOpts = append(h.svcOpts, conversation.WithHook(func(ctx context.Context, turn *conversation.Turn) error {
+		if strings.Contains(turn.In.Input.Text, "HOLD") && held.CompareAndSwap(false, true) {
+			close(entered)
+			select {
+			case <-release:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		return nil
+	}))
+	reg := prometheus.NewRegistry()
+	in := h.start(WithRegistry(reg))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	received := func(path string) int {
+		t.Helper()
+		families, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range families {
+			if f.GetName() != "stilstaan_updates_received_total" {
+				continue
+			}
+			for _, m := range f.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if l.GetName() == "path" && l.GetValue() == path {
+						return int(m.GetCounter().GetValue())
+					}
+				}
+			}
+		}
+		t.Fatalf("no stilstaan_updates_received_total{path=%q}", path)
+		return 0
+	}
+
+	// One person plays an exercise: every update finds the chat free.
+	p := h.player(1001)
+	p.playExercise(ctx)
+	h.waitIdle(ctx)
+	if n := received(pathInbox); n != 0 {
+		t.Errorf("%d updates of a free chat went through the inbox", n)
+	}
+	if n := received(pathInline); n != len(p.updates) {
+		t.Errorf("%d updates processed inline, want all %d", n, len(p.updates))
+	}
+
+	// Another chat is busy with a turn when its next update arrives (as
+	// from another replica, or Telegram not waiting).
+	const chat = 4004
+	url := "http://" + in.hookAddr + "/telegram"
+	if code, _ := post(t, url, testSecret, http.MethodPost, startUpdate(700001, chat)); code != http.StatusOK {
+		t.Fatalf("/start: status %d", code)
+	}
+	heldDone := make(chan int, 1)
+	go func() {
+		code, _ := post(t, url, testSecret, http.MethodPost, textUpdate(700002, chat, "HOLD: eerst dit"))
+		heldDone <- code
+	}()
+	select {
+	case <-entered:
+	case <-ctx.Done():
+		t.Fatal("the held turn never started")
+	}
+	inboxBefore := received(pathInbox)
+	nextDone := make(chan int, 1)
+	go func() {
+		code, _ := post(t, url, testSecret, http.MethodPost, textUpdate(700003, chat, "en daarna dit"))
+		nextDone <- code
+	}()
+	select {
+	case code := <-nextDone:
+		if code != http.StatusOK {
+			t.Fatalf("update behind a busy chat: status %d", code)
+		}
+	case <-ctx.Done():
+		t.Fatal("the update behind a busy chat was not answered while the chat was busy")
+	}
+	if n := received(pathInbox) - inboxBefore; n != 1 {
+		t.Errorf("%d updates stored in the inbox behind the busy chat, want 1", n)
+	}
+	if h.processed("tg:700003") {
+		t.Fatal("the update behind the busy chat ran before the one in progress")
+	}
+	close(release)
+	if code := <-heldDone; code != http.StatusOK {
+		t.Fatalf("held update: status %d", code)
+	}
+	h.waitIdle(ctx)
+	var order []string
+	rows, err := h.db.Pool().Query(ctx, `SELECT source FROM inputs WHERE source LIKE 'tg:70000%' ORDER BY processed_at, source`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		order = append(order, s)
+	}
+	rows.Close()
+	if want := []string{"tg:700001", "tg:700002", "tg:700003"}; !slices.Equal(order, want) {
+		t.Errorf("the chat's updates took effect as %q, want %q", order, want)
 	}
 }

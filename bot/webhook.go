@@ -26,13 +26,21 @@ const secretHeader = "X-Telegram-Bot-Api-Secret-Token"
 
 // webhook receives updates that Telegram POSTs (go-telegram/bot's handler
 // answers 200 to a wrong secret and logs undecodable bodies, so this is our
-// own). An update is stored in the inbox and committed before the 200: a
-// failure answers 500 and Telegram sends the update again. Processing then
-// happens after the answer, on the worker pool, in the chat's order. It does
-// not run before the answer, because Telegram sends a chat's next update only
-// once this one is answered: answering at once lets a quick typist's updates
-// queue up in the inbox instead of in Telegram's retries, and keeps slow
-// turns from using up Telegram's connections (max_connections).
+// own). Nothing is answered 200 before it is committed: a failure answers
+// 500 and Telegram sends the update again.
+//
+// An update of a chat that nothing else works on is processed right away,
+// inside the request: its turn takes the chat's lock and checks that the
+// inbox holds nothing of the chat in its own first round trip
+// (storage.ChatGuard), so the update needs no inbox row, no second
+// transaction and no worker. At most telegram.workers updates are processed
+// this way at once. Every other update (the chat is busy here or in another
+// replica, earlier updates of it wait, all slots are taken, or the turn
+// failed) is stored in the inbox and committed before the 200, and
+// processed after the answer on the worker pool, in the chat's order. So
+// slow turns cannot use up Telegram's connections (max_connections), and a
+// quick typist's updates queue up in the inbox rather than in Telegram's
+// retries.
 //
 // Any replica can answer any update: the inbox and the chat locks are in
 // PostgreSQL. All replicas must be configured with the same secret.
@@ -40,13 +48,16 @@ type webhook struct {
 	secret   [sha256.Size]byte
 	db       *storage.DB
 	sched    *scheduler
+	proc     *processor    // nil: every update goes through the inbox
+	slots    chan struct{} // one per update processed inside a request
 	log      *slog.Logger
 	metrics  *receiveMetrics
 	draining atomic.Bool
 }
 
-func newWebhook(secret string, db *storage.DB, sched *scheduler, log *slog.Logger, m *receiveMetrics) *webhook {
-	return &webhook{secret: sha256.Sum256([]byte(secret)), db: db, sched: sched, log: log, metrics: m}
+func newWebhook(secret string, db *storage.DB, sched *scheduler, proc *processor, slots int, log *slog.Logger, m *receiveMetrics) *webhook {
+	return &webhook{secret: sha256.Sum256([]byte(secret)), db: db, sched: sched, proc: proc,
+		slots: make(chan struct{}, max(slots, 1)), log: log, metrics: m}
 }
 
 func (h *webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -86,15 +97,47 @@ func (h *webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "not an update", http.StatusBadRequest)
 		return
 	}
+	if h.inline(r.Context(), raw, id, chat) {
+		h.metrics.received.WithLabelValues(pathInline).Inc()
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	n, err := h.db.Receive(r.Context(), storage.InboxUpdate{UpdateID: id, ChatID: chat, Payload: raw})
 	if err != nil {
 		h.log.WarnContext(r.Context(), "bot: store webhook update", slog.Int64("update_id", id), slog.Any("error", err))
 		http.Error(w, "try again", http.StatusInternalServerError)
 		return
 	}
-	h.metrics.received.Add(float64(n))
+	h.metrics.received.WithLabelValues(pathInbox).Add(float64(n))
 	w.WriteHeader(http.StatusOK)
 	h.sched.schedule(chat)
+}
+
+// inline processes the update inside the request when the chat is free, and
+// reports whether it did (false: store it in the inbox).
+func (h *webhook) inline(ctx context.Context, raw []byte, id, chat int64) bool {
+	if h.proc == nil || !h.sched.idle(chat) {
+		return false
+	}
+	select {
+	case h.slots <- struct{}{}:
+	default:
+		return false
+	}
+	defer func() { <-h.slots }()
+	gctx, guard := storage.WithChatGuard(ctx, chat)
+	err := h.proc.process(gctx, storage.InboxItem{UpdateID: id, ChatID: chat, Payload: raw, ReceivedAt: h.proc.now()})
+	if guard.More() {
+		h.sched.schedule(chat) // an update came meanwhile and found the chat locked
+	}
+	if err != nil {
+		if !errors.Is(err, storage.ErrChatBusy) && ctx.Err() == nil {
+			h.log.WarnContext(ctx, "bot: update failed; stored for another try", slog.Int64("update_id", id),
+				slog.Int64("chat_id", chat), slog.Any("error", err))
+		}
+		return false
+	}
+	return true
 }
 
 // setWebhook points Telegram at the webhook, retrying until it works or ctx

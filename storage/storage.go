@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -30,10 +31,11 @@ var ErrNotFound = errors.New("not found")
 
 // DB is the PostgreSQL store. It is safe for concurrent use.
 type DB struct {
-	pool   *pgxpool.Pool
-	now    func() time.Time
-	sealer Sealer
-	log    *slog.Logger
+	pool    *pgxpool.Pool
+	now     func() time.Time
+	sealer  Sealer
+	log     *slog.Logger
+	courier atomic.Pointer[Courier]
 }
 
 // Option configures Open.

@@ -105,12 +105,17 @@ func (db *DB) Turn(ctx context.Context, key PersonKey, source string, fn func(t 
 	// in fn, and hands the connection back to the pool.
 	defer release(ctx, conn)
 
-	t := &Tx{now: db.now(), conn: conn, ctx: ctx, db: db}
+	t := &Tx{now: db.now(), conn: conn, ctx: ctx, db: db, guard: guardFrom(ctx)}
 	fresh, sealedState, dataKey, err := t.begin(ctx, conn, key, source)
 	if err != nil {
 		return false, fmt.Errorf("storage: turn: %w", err)
 	}
 	if !fresh {
+		if t.guard != nil {
+			if err := t.guard.rollback(ctx, conn); err != nil {
+				return false, fmt.Errorf("storage: turn: %w", err)
+			}
+		}
 		return true, nil
 	}
 
@@ -143,6 +148,7 @@ func (db *DB) Turn(ctx context.Context, key PersonKey, source string, fn func(t 
 	if err := t.commit(ctx, conn); err != nil {
 		return false, fmt.Errorf("storage: turn: %w", err)
 	}
+	db.deliver(ctx, t)
 	return false, nil
 }
 
@@ -166,6 +172,9 @@ func release(ctx context.Context, conn *pgxpool.Conn) {
 func (t *Tx) begin(ctx context.Context, conn *pgxpool.Conn, key PersonKey, source string) (fresh bool, sealedState, dataKey []byte, err error) {
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
+	if t.guard != nil {
+		t.guard.queueTake(b)
+	}
 	b.Queue(sqlUpsertPerson, key.Channel, key.ExternalID, t.now)
 	if source != "" {
 		b.Queue(sqlRecordInput, source, key.Channel, key.ExternalID, t.now)
@@ -183,6 +192,11 @@ func (t *Tx) begin(ctx context.Context, conn *pgxpool.Conn, key PersonKey, sourc
 func (t *Tx) readBegin(br pgx.BatchResults, withSource bool) (fresh bool, sealedState, dataKey []byte, err error) {
 	if _, err := br.Exec(); err != nil {
 		return false, nil, nil, fmt.Errorf("begin: %w", err)
+	}
+	if t.guard != nil {
+		if err := t.guard.readTake(br); err != nil {
+			return false, nil, nil, err
+		}
 	}
 	if err := scanPerson(br.QueryRow(), &t.person, &dataKey, &t.isNew); err != nil {
 		return false, nil, nil, fmt.Errorf("upsert person: %w", err)
@@ -255,20 +269,43 @@ func (t *Tx) commit(ctx context.Context, conn *pgxpool.Conn) error {
 			queue("exec", op.sql, op.args...)
 		}
 	}
+	// The chat's lease for the courier goes last, so that the deliveries
+	// row is locked for as short a time as possible.
+	t.courier = t.db.courier.Load()
+	if c := t.courier; c != nil && t.ownDue && p.Channel == courierChannel && c.Room() {
+		claim, err := claimID()
+		if err != nil {
+			return fmt.Errorf("claim id: %w", err)
+		}
+		t.hand = &handover{c: c, claim: claim, until: t.now.Add(c.Lease)}
+		t.hand.add(b, p.ID, t.now)
+	}
 	b.Queue("COMMIT")
+	if t.guard != nil {
+		b.Queue(sqlInboxMore, t.guard.chatID) // after the lock is given up
+	}
 
 	br := conn.SendBatch(ctx, b)
-	err := readCommit(br, labels)
+	err := t.readCommit(br, labels)
 	if cerr := br.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
 	return err
 }
 
-func readCommit(br pgx.BatchResults, labels []string) error {
+// courierChannel is the channel whose chats delivery sends to (the terminal
+// shell shows its own).
+const courierChannel = "telegram"
+
+func (t *Tx) readCommit(br pgx.BatchResults, labels []string) error {
 	for _, label := range labels {
 		if _, err := br.Exec(); err != nil {
 			return fmt.Errorf("%s: %w", label, err)
+		}
+	}
+	if t.hand != nil {
+		if err := t.hand.read(br, t.person.ID, t.cipher); err != nil {
+			return err
 		}
 	}
 	tag, err := br.Exec()
@@ -277,6 +314,12 @@ func readCommit(br pgx.BatchResults, labels []string) error {
 	}
 	if tag.String() != "COMMIT" {
 		return fmt.Errorf("commit: server answered %q", tag.String())
+	}
+	if t.guard != nil {
+		// Committed: a failure here only means the caller does not learn
+		// of an update that came meanwhile; the inbox sweep finds it.
+		t.guard.more = true
+		_ = br.QueryRow().Scan(&t.guard.more)
 	}
 	return nil
 }
@@ -298,6 +341,12 @@ type Tx struct {
 	wakeAt      time.Time
 	ops         []txOp
 	done        bool
+	ownQueued   bool // messages for the person were enqueued
+	ownDue      bool // ... and some of them are due now
+	otherQueued bool // messages for someone else were enqueued
+	guard       *ChatGuard
+	courier     *Courier
+	hand        *handover
 	conn        *pgxpool.Conn
 	ctx         context.Context
 	db          *DB
@@ -389,6 +438,10 @@ func (t *Tx) Enqueue(m ...Outgoing) {
 		out := m[i]
 		out.Payload = slices.Clone(out.Payload)
 		t.ops = append(t.ops, txOp{out: &out})
+		t.ownQueued = true
+		if !out.NotBefore.After(t.now) {
+			t.ownDue = true
+		}
 	}
 }
 
@@ -454,6 +507,7 @@ func (t *Tx) EnqueueTo(key PersonKey, m ...Outgoing) (int64, error) {
 			notBefore = t.now
 		}
 		t.ops = append(t.ops, txOp{sql: sqlEnqueue, args: []any{p.ID, p.ChatID, out.Kind, payload, out.Priority, out.Prompt, notBefore, t.now}})
+		t.otherQueued = true
 	}
 	return p.ID, nil
 }

@@ -62,7 +62,9 @@ processed yet waits in the database for the next start.`,
 			if err != nil {
 				return err
 			}
-			svcs, err := newServices(ctx, cfg, lib, db, log, cfg.Dialogs.PauseScale, b.Wake)
+			// No notify: a turn that queues messages hands its chat to
+			// delivery or wakes it itself (storage.Courier).
+			svcs, err := newServices(ctx, cfg, lib, db, log, cfg.Dialogs.PauseScale, nil)
 			if err != nil {
 				return err
 			}
