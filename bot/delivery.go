@@ -79,7 +79,7 @@ type Delivery struct {
 	handoff   chan storage.ChatQueue
 	handMu    sync.Mutex
 	accepting bool
-	heldN     atomic.Int64 // chats the loop holds
+	holding   map[int64]struct{} // the chats the loop holds, as of its last change
 	scrub     *strings.Replacer
 	running   atomic.Bool
 
@@ -183,6 +183,7 @@ func NewDelivery(db *storage.DB, api *bot.Bot, cfg config.Telegram, opts ...Deli
 	d.backoffMax = max(d.backoffMax, d.backoffMin)
 	d.maxChats = max(d.maxChats, 1)
 	d.handoff = make(chan storage.ChatQueue, d.maxChats)
+	d.holding = map[int64]struct{}{}
 	// A burst of a tenth of a second's sends: at most rate + rate/10 go out in
 	// any one-second window (27 at the default 25/s, under Telegram's ~30).
 	d.global = rate.NewLimiter(perSecond(d.cfg.GlobalRate), max(1, int(math.Ceil(d.cfg.GlobalRate/10))))
@@ -252,7 +253,7 @@ func (d *Delivery) Run(ctx context.Context) error {
 	d.handMu.Lock()
 	d.accepting = true
 	d.handMu.Unlock()
-	d.db.SetCourier(&storage.Courier{Owner: d.owner, Lease: d.lease, Room: d.room, Take: d.take, Wake: d.Wake})
+	d.db.SetCourier(&storage.Courier{Owner: d.owner, Lease: d.lease, Room: d.room, Take: d.take, Wake: d.Wake, Holds: d.holds})
 	l.serve(ctx)
 	return nil
 }
@@ -261,7 +262,17 @@ func (d *Delivery) Run(ctx context.Context) error {
 func (d *Delivery) room() bool {
 	d.handMu.Lock()
 	defer d.handMu.Unlock()
-	return d.accepting && len(d.handoff)+int(d.heldN.Load()) < d.maxChats
+	return d.accepting && len(d.handoff)+len(d.holding) < d.maxChats
+}
+
+// holds reports whether the loop holds the person's chat: it then claims
+// again as soon as the chat is released, and finds what a turn queued
+// meanwhile without being woken.
+func (d *Delivery) holds(personID int64) bool {
+	d.handMu.Lock()
+	defer d.handMu.Unlock()
+	_, ok := d.holding[personID]
+	return ok
 }
 
 // take passes a chat a turn leased to the loop; false when the loop stopped
@@ -378,7 +389,6 @@ func (l *deliveryLoop) serve(ctx context.Context) {
 			wakeAt = at
 		}
 		d.metrics.Leased.Set(float64(len(l.held)))
-		d.heldN.Store(int64(len(l.held)))
 		if now.Sub(lastDepth) >= deliveryDepthEvery {
 			l.refreshDepth(ctx)
 			lastDepth = now
@@ -435,6 +445,23 @@ func (l *deliveryLoop) claim(ctx context.Context, now time.Time) {
 	}
 }
 
+// hold adds a chat to the ones the loop works on.
+func (l *deliveryLoop) hold(c *chatRun) {
+	l.held[c.personID] = c
+	l.d.handMu.Lock()
+	l.d.holding[c.personID] = struct{}{}
+	l.d.handMu.Unlock()
+}
+
+// drop forgets a chat: it was released, or its lease lost. Before the next
+// claim, so that a turn that finds it held (holds) is sure of that claim.
+func (l *deliveryLoop) drop(personID int64) {
+	delete(l.held, personID)
+	l.d.handMu.Lock()
+	delete(l.d.holding, personID)
+	l.d.handMu.Unlock()
+}
+
 // adopt takes on a chat leased by a claim or by a turn (storage.Courier).
 func (l *deliveryLoop) adopt(ctx context.Context, q storage.ChatQueue, now time.Time) {
 	d := l.d
@@ -451,10 +478,10 @@ func (l *deliveryLoop) adopt(ctx context.Context, q storage.ChatQueue, now time.
 		}
 		return
 	}
-	l.held[q.PersonID] = &chatRun{
+	l.hold(&chatRun{
 		personID: q.PersonID, msgs: q.Messages, priority: q.Priority,
 		attempts: q.Messages[0].Attempts, leaseUntil: q.LeasedUntil,
-	}
+	})
 }
 
 // dispatch starts sends for the chats whose next message may go now, most
@@ -522,18 +549,18 @@ func (l *deliveryLoop) apply(ctx context.Context, o sendOutcome) (left bool) {
 	c.busy = false
 	switch {
 	case o.released || o.forget || c.lost:
-		delete(l.held, o.personID)
+		l.drop(o.personID)
 		if q := c.again; q != nil {
 			// A claim leased the chat again after the send in flight
 			// released it, before this outcome arrived. Go on with that
-			// lease, leaving out what was sent meanwhile (a lease lost and
-			// taken back may have loaded the message in flight).
+			// lease, leaving out the message that was in flight (a lease
+			// lost and taken back may have loaded it before it was marked).
 			if o.released {
-				last := c.msgs[0].ID
-				msgs := slices.DeleteFunc(q.Messages, func(m storage.OutMessage) bool { return m.ID <= last })
+				sent := c.msgs[0].ID
+				msgs := slices.DeleteFunc(q.Messages, func(m storage.OutMessage) bool { return m.ID == sent })
 				if len(msgs) > 0 {
-					l.held[o.personID] = &chatRun{personID: o.personID, msgs: msgs, priority: minPriority(msgs),
-						attempts: msgs[0].Attempts, leaseUntil: q.LeasedUntil}
+					l.hold(&chatRun{personID: o.personID, msgs: msgs, priority: minPriority(msgs),
+						attempts: msgs[0].Attempts, leaseUntil: q.LeasedUntil})
 					return false
 				}
 			}
@@ -545,7 +572,7 @@ func (l *deliveryLoop) apply(ctx context.Context, o sendOutcome) (left bool) {
 	case o.done:
 		c.msgs, c.part = c.msgs[1:], 0
 		if len(c.msgs) == 0 { // its release failed; the lease runs out
-			delete(l.held, o.personID)
+			l.drop(o.personID)
 			return true
 		}
 		c.attempts = c.msgs[0].Attempts
@@ -607,7 +634,7 @@ func (l *deliveryLoop) renew(ctx context.Context) {
 			c.lost = true
 		default:
 			d.log.WarnContext(ctx, "bot: delivery: lease lost", slog.Int64("person_id", id))
-			delete(l.held, id)
+			l.drop(id)
 		}
 	}
 	d.pruneLimiters(now, l.held)
@@ -670,7 +697,10 @@ func (d *Delivery) process(ctx context.Context, j sendJob) sendOutcome {
 		if env.Prompt == 0 {
 			return d.fail(ctx, log, j, sendFailure{class: "edit_without_prompt"})
 		}
-		target, err = d.db.RemoteIDForPrompt(ctx, m.PersonID, env.Prompt)
+		target, err = m.EditOf, nil // found by the claim, when it could be
+		if target == 0 || env.Prompt != m.Prompt {
+			target, err = d.db.RemoteIDForPrompt(ctx, m.PersonID, env.Prompt)
+		}
 		switch {
 		case errors.Is(err, storage.ErrNotFound):
 			return d.fail(ctx, log, j, sendFailure{class: "prompt_not_sent"})

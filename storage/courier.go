@@ -43,8 +43,13 @@ type Courier struct {
 	// stopped meanwhile) the lease is given back.
 	Take func(ChatQueue) bool
 	// Wake is called after a turn committed messages that it did not hand
-	// over (for another person, or a chat it could not lease).
+	// over (for another person, or a chat it could not lease), unless Holds
+	// reports the chat.
 	Wake func()
+	// Holds, when set, reports whether the courier holds the person's chat
+	// (and so will claim it again once it released it, finding the turn's
+	// messages without a Wake). It must be safe for concurrent use.
+	Holds func(personID int64) bool
 }
 
 // SetCourier registers the courier that turns hand their chats to; nil
@@ -62,12 +67,18 @@ WHERE (d.leased_until IS NULL OR d.leased_until <= $3) AND d.next_at <= $3`
 	// sqlHandoverLoad reads the leased chat's due messages: nothing when
 	// the lease was not taken. Its own statement, so it sees the turn's
 	// own messages and every earlier one committed before the lease.
-	sqlHandoverLoad = `SELECT o.id, o.chat_id, o.kind, o.payload, o.priority, o.prompt, o.attempts, o.created_at, o.not_before
-FROM outbox o
-WHERE o.person_id = $1 AND o.status = 'pending' AND o.not_before <= $2
-  AND EXISTS (SELECT 1 FROM deliveries d WHERE d.person_id = $1 AND d.claim = $3)
-ORDER BY o.priority, o.id
-LIMIT $4`
+	// For an edit it finds the message the edit changes as ClaimChats does.
+	sqlHandoverLoad = `SELECT o.id, o.chat_id, o.kind, o.payload, o.priority, o.prompt, o.attempts, o.created_at, o.not_before,
+       COALESCE(e.remote_id, 0)
+FROM (
+    SELECT * FROM outbox o
+    WHERE o.person_id = $1 AND o.status = 'pending' AND o.not_before <= $2
+      AND EXISTS (SELECT 1 FROM deliveries d WHERE d.person_id = $1 AND d.claim = $3)
+    ORDER BY o.priority, o.id
+    LIMIT $4
+) o
+LEFT JOIN LATERAL (` + sqlEditOf + `) e ON true
+ORDER BY o.priority, o.id`
 )
 
 // handover is a turn's request to lease its chat for the courier.
@@ -101,7 +112,7 @@ func (h *handover) read(br pgx.BatchResults, personID int64, c Cipher) error {
 	for rows.Next() {
 		m := OutMessage{PersonID: personID}
 		if err := rows.Scan(&m.ID, &m.ChatID, &m.Kind, &m.Payload, &m.Priority, &m.Prompt, &m.Attempts,
-			&m.CreatedAt, &m.NotBefore); err != nil {
+			&m.CreatedAt, &m.NotBefore, &m.EditOf); err != nil {
 			return fmt.Errorf("load for delivery: %w", err)
 		}
 		if m.Payload, err = c.Open(m.Payload); err != nil {
@@ -126,13 +137,12 @@ func (db *DB) deliver(ctx context.Context, t *Tx) {
 		return
 	}
 	h := t.hand
+	own := t.ownQueued
 	switch {
 	case h != nil && h.taken && len(h.queue.Messages) > 0:
 		if c.Take(h.queue) {
-			if t.otherQueued {
-				c.Wake()
-			}
-			return
+			own = false
+			break
 		}
 		fallthrough
 	case h != nil && h.taken:
@@ -141,8 +151,12 @@ func (db *DB) deliver(ctx context.Context, t *Tx) {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		_ = db.Release(rctx, t.person.ID, c.Owner, t.now)
 		cancel()
+	case own && c.Holds != nil && c.Holds(t.person.ID):
+		own = false
 	}
-	c.Wake()
+	if own || t.otherQueued {
+		c.Wake()
+	}
 }
 
 // ErrChatBusy is returned (wrapped) by a turn run under a ChatGuard when the

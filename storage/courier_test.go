@@ -21,6 +21,7 @@ type courierLog struct {
 	accept bool
 	taken  []storage.ChatQueue
 	wakes  int
+	holds  map[int64]bool
 }
 
 func (c *courierLog) courier(owner string, lease time.Duration) *storage.Courier {
@@ -43,6 +44,11 @@ func (c *courierLog) courier(owner string, lease time.Duration) *storage.Courier
 			c.mu.Lock()
 			defer c.mu.Unlock()
 			c.wakes++
+		},
+		Holds: func(personID int64) bool {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			return c.holds[personID]
 		},
 	}
 }
@@ -144,6 +150,13 @@ func TestCourierLeavesBusyChatsToClaims(t *testing.T) {
 	}
 	if owner, _ := lease(t, db, gated); owner != "" {
 		t.Errorf("gated chat leased by %q", owner)
+	}
+	// A chat the courier holds itself needs no wake: it claims again once
+	// it released the chat.
+	log.holds = map[int64]bool{busy: true}
+	enqueueFor(t, db, 601, msg("third", 0))
+	if taken, wakes := log.got(); len(taken) != 0 || wakes != 0 {
+		t.Errorf("held chat: taken %d chats and %d wakes, want none", len(taken), wakes)
 	}
 	// Once the gate passed, a claim finds the gated chat's messages.
 	clk.Advance(2 * time.Second)

@@ -99,9 +99,15 @@ WHERE d.claim = $1 AND NOT EXISTS (
 	// itself would use the claim's older snapshot and could hand out a
 	// message that was just sent.) A chat whose messages went meanwhile
 	// comes back with no messages (NULL columns), for the caller to release.
+	//
+	// For an edit it also finds the message whose buttons the edit changes
+	// (the newest sent message with the edit's prompt, as RemoteIDForPrompt
+	// does), unless a message with that prompt is still to go out before
+	// the edit: then only the sender, at the time, knows which it is.
 	sqlClaimLoad = `SELECT d.person_id, d.leased_until, p.data_key, o.id,
        COALESCE(o.chat_id, 0), COALESCE(o.kind, ''), COALESCE(o.payload, ''::bytea), COALESCE(o.priority, 0),
-       COALESCE(o.prompt, 0), COALESCE(o.attempts, 0), COALESCE(o.created_at, d.next_at), COALESCE(o.not_before, d.next_at)
+       COALESCE(o.prompt, 0), COALESCE(o.attempts, 0), COALESCE(o.created_at, d.next_at), COALESCE(o.not_before, d.next_at),
+       COALESCE(e.remote_id, 0)
 FROM deliveries d
 JOIN people p ON p.id = d.person_id
 LEFT JOIN LATERAL (
@@ -110,9 +116,24 @@ LEFT JOIN LATERAL (
     ORDER BY o.priority, o.id
     LIMIT $3
 ) o ON true
+LEFT JOIN LATERAL (` + sqlEditOf + `) e ON true
 WHERE d.claim = $1
 ORDER BY d.person_id, o.priority, o.id`
 )
+
+// sqlEditOf finds, for an edit o, the message whose buttons it changes: the
+// newest sent message with the edit's prompt, as RemoteIDForPrompt does,
+// unless a message with that prompt is still to go out before the edit (then
+// only the sender, at the time, knows which it is).
+const sqlEditOf = `
+    SELECT s.remote_id FROM outbox s
+    WHERE o.kind = 'edit' AND o.prompt <> 0
+      AND s.person_id = o.person_id AND s.prompt = o.prompt AND s.remote_id IS NOT NULL AND s.remote_id > 0 AND s.status = 'sent'
+      AND NOT EXISTS (SELECT 1 FROM outbox q
+          WHERE q.person_id = o.person_id AND q.prompt = o.prompt AND q.status = 'pending' AND q.kind <> 'edit'
+            AND (q.priority, q.id) < (o.priority, o.id))
+    ORDER BY s.id DESC
+    LIMIT 1`
 
 // ClaimChats leases up to limit chats for owner for the duration lease and
 // returns each with its due messages (at most MaxClaimMessages). A chat can
@@ -190,7 +211,7 @@ func (db *DB) readClaim(ctx context.Context, br pgx.BatchResults) ([]ChatQueue, 
 			m        OutMessage
 		)
 		if err := rows.Scan(&personID, &until, &dataKey, &id, &m.ChatID, &m.Kind, &m.Payload, &m.Priority,
-			&m.Prompt, &m.Attempts, &m.CreatedAt, &m.NotBefore); err != nil {
+			&m.Prompt, &m.Attempts, &m.CreatedAt, &m.NotBefore, &m.EditOf); err != nil {
 			return nil, fmt.Errorf("load: %w", err)
 		}
 		if id == nil {

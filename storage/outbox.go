@@ -14,6 +14,12 @@ type OutMessage struct {
 	Priority, Prompt, Attempts int
 	CreatedAt                  time.Time
 	NotBefore                  time.Time // not to be sent before this time
+	// EditOf is, for an edit that ClaimChats returns, the remote id of the
+	// message whose buttons it changes, as RemoteIDForPrompt would find it
+	// when the edit is sent; 0 when it is not known yet (that message goes
+	// out in the same claim, or was never sent), and then the sender looks
+	// it up.
+	EditOf int64
 }
 
 // PendingFor returns the person's messages not yet sent, in the order they
