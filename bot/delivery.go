@@ -319,6 +319,10 @@ type chatRun struct {
 	readyAt    time.Time // not before then (rate limit or retry)
 	leaseUntil time.Time
 	lost       bool // the lease was lost: finish the send in flight, then forget
+	// unmarked are edits Telegram confirmed whose marks go with the next
+	// message's (sending an edit twice changes nothing, so a crash before
+	// that only repeats it).
+	unmarked []storage.Sent
 	// again is the chat leased anew by a claim that ran after the send in
 	// flight released it and before its outcome was applied: the chat goes
 	// on with it instead of waiting for that lease to run out.
@@ -330,7 +334,8 @@ type sendJob struct {
 	msg      storage.OutMessage
 	part     int
 	attempts int
-	last     bool // msgs[0] is the chat's last message: release the chat when it is done
+	last     bool           // msgs[0] is the chat's last message: release the chat when it is done
+	carry    []storage.Sent // the chat's unmarked edits, to mark with this message
 }
 
 // sendOutcome is what became of a sendJob, its database writes done.
@@ -340,8 +345,10 @@ type sendOutcome struct {
 	nextPart bool      // a part went; the message has more
 	retryAt  time.Time // otherwise: try again then
 	attempts int
-	released bool // the chat was released (queue done or dropped)
-	forget   bool // the database failed: stop, and let the lease run out
+	released bool          // the chat was released (queue done or dropped)
+	forget   bool          // the database failed: stop, and let the lease run out
+	marked   bool          // the job's carried marks were written
+	unmarked *storage.Sent // a confirmed edit whose mark waits for the next message
 }
 
 // deliveryLoop is the state of one Run.
@@ -533,7 +540,7 @@ func (l *deliveryLoop) dispatch(bg context.Context, now time.Time) (wakeAt time.
 		}
 		c.busy = true
 		l.inflight++
-		j := sendJob{msg: c.msgs[0], part: c.part, attempts: c.attempts, last: len(c.msgs) == 1}
+		j := sendJob{msg: c.msgs[0], part: c.part, attempts: c.attempts, last: len(c.msgs) == 1, carry: slices.Clip(c.unmarked)}
 		go func() { l.results <- d.process(bg, j) }()
 	}
 	return wakeAt
@@ -547,6 +554,12 @@ func (l *deliveryLoop) apply(ctx context.Context, o sendOutcome) (left bool) {
 		return false
 	}
 	c.busy = false
+	if o.marked {
+		c.unmarked = nil // nothing is added while a send is in flight
+	}
+	if o.unmarked != nil {
+		c.unmarked = append(c.unmarked, *o.unmarked)
+	}
 	switch {
 	case o.released || o.forget || c.lost:
 		l.drop(o.personID)
@@ -805,22 +818,30 @@ func (d *Delivery) reschedule(ctx context.Context, log *slog.Logger, j sendJob, 
 // was the last one.
 func (d *Delivery) finish(ctx context.Context, log *slog.Logger, j sendJob, remote int64) sendOutcome {
 	if j.last {
-		// The chat's last message: marked sent and the chat released in
-		// one round trip.
+		// The chat's last message: marked sent (with the edits held back)
+		// and the chat released in one round trip.
 		next := d.nextAllowed(j.msg.PersonID, d.now())
 		err := d.write(ctx, func(ctx context.Context) error {
-			return d.db.MarkSentRelease(ctx, j.msg.ID, remote, j.msg.PersonID, d.owner, next)
+			return d.db.MarkSentRelease(ctx, j.msg.ID, remote, j.msg.PersonID, d.owner, next, j.carry...)
 		})
 		if err != nil {
 			return d.lost(ctx, log, "mark sent", err, j)
 		}
-		return sendOutcome{personID: j.msg.PersonID, done: true, released: true}
+		return sendOutcome{personID: j.msg.PersonID, done: true, released: true, marked: true}
 	}
-	if err := d.write(ctx, func(ctx context.Context) error { return d.db.MarkSent(ctx, j.msg.ID, remote) }); err != nil {
+	if j.msg.Kind == conversation.KindEdit {
+		// Another message follows: the edit's mark goes with its mark, a
+		// round trip saved. Should the process die before that, the edit
+		// is sent again, which changes nothing.
+		return sendOutcome{personID: j.msg.PersonID, done: true, unmarked: &storage.Sent{ID: j.msg.ID, RemoteID: remote}}
+	}
+	if err := d.write(ctx, func(ctx context.Context) error { return d.db.MarkSent(ctx, j.msg.ID, remote, j.carry...) }); err != nil {
 		// Sent but not marked: whoever holds the chat next sends it again.
 		return d.lost(ctx, log, "mark sent", err, j)
 	}
-	return d.done(ctx, log, j)
+	o := d.done(ctx, log, j)
+	o.marked = true
+	return o
 }
 
 // fail records a message given up on and goes on with the next.
@@ -831,7 +852,21 @@ func (d *Delivery) fail(ctx context.Context, log *slog.Logger, j sendJob, f send
 	if err := d.write(ctx, func(ctx context.Context) error { return d.db.MarkFailed(ctx, j.msg.ID, f.String()) }); err != nil {
 		return d.lost(ctx, log, "mark failed", err, j)
 	}
-	return d.done(ctx, log, j)
+	marked := false
+	if len(j.carry) > 0 {
+		// The edits held back went out: their marks cannot wait for a
+		// message that may never come.
+		err := d.write(ctx, func(ctx context.Context) error {
+			return d.db.MarkSent(ctx, j.carry[0].ID, j.carry[0].RemoteID, j.carry[1:]...)
+		})
+		if err != nil {
+			return d.lost(ctx, log, "mark sent", err, j)
+		}
+		marked = true
+	}
+	o := d.done(ctx, log, j)
+	o.marked = marked
+	return o
 }
 
 func (d *Delivery) done(ctx context.Context, log *slog.Logger, j sendJob) sendOutcome {

@@ -931,3 +931,31 @@ func BenchmarkDelivery(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/took.Seconds(), "msgs/s")
 }
+
+// An edit followed by another message of the chat is marked with that
+// message's mark; when that message fails, the edit is still marked sent.
+func TestDeliveryEditMarkGoesWithTheNext(t *testing.T) {
+	f := newDeliveryFixture(t)
+	const chat = 13
+	person := f.enqueue(chat, 0, conversation.KindMessage, conversation.Envelope{
+		Text: "Een vraag met knoppen", Buttons: [][]dialogs.Button{{{Label: "ja", Data: "5:a"}}}, Prompt: 5})
+	stop := f.run(f.delivery())
+	f.waitRows(person, []string{"sent"})
+	f.enqueue(chat, 0, conversation.KindEdit, conversation.Envelope{Prompt: 5})
+	f.enqueue(chat, 0, conversation.KindMessage, conversation.Envelope{Text: "De volgende vraag"})
+	f.waitRows(person, []string{"sent", "sent", "sent"})
+	f.fake.FailNext("sendMessage", 1, fakebotapi.BadRequest("message is too long"))
+	f.enqueue(chat, 0, conversation.KindEdit, conversation.Envelope{Prompt: 5})
+	f.enqueue(chat, 0, conversation.KindMessage, conversation.Envelope{Text: "Een te lange vraag"})
+	f.waitRows(person, []string{"sent", "sent", "sent", "sent", "failed"})
+	stop()
+	rows := f.outbox(person)
+	for _, i := range []int{1, 3} {
+		if rows[i].remoteID == nil || *rows[i].remoteID == 0 {
+			t.Errorf("edit %d marked without the id of the message it changed", i)
+		}
+	}
+	if n := f.fake.CallCount("editMessageReplyMarkup"); n != 2 {
+		t.Errorf("%d edits sent, want 2", n)
+	}
+}

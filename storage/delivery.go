@@ -320,13 +320,17 @@ WHERE person_id = $1 AND leased_by = $2`
 // MarkSentRelease is MarkSent followed by Release, for a chat's last
 // message: one transaction, one round trip. Nothing is written when either
 // fails; an error wraps ErrNotFound when there is no such message.
-func (db *DB) MarkSentRelease(ctx context.Context, id, remoteID, personID int64, owner string, nextAt time.Time) error {
+func (db *DB) MarkSentRelease(ctx context.Context, id, remoteID, personID int64, owner string, nextAt time.Time, also ...Sent) error {
 	b := &pgx.Batch{}
 	queueAsync(b)
+	db.queueAlso(b, also)
 	b.Queue(sqlMarkSent, id, remoteID, db.now())
 	b.Queue(sqlRelease, personID, owner, nextAt)
 	br := db.pool.SendBatch(ctx, b)
 	_, err := br.Exec()
+	if err == nil && len(also) > 0 {
+		_, err = br.Exec()
+	}
 	var tag pgconn.CommandTag
 	if err == nil {
 		tag, err = br.Exec()

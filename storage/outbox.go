@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // OutMessage is a message in the outbox, its payload opened.
@@ -65,14 +68,52 @@ ORDER BY o.id`, personID)
 
 const sqlMarkSent = `UPDATE outbox SET status = 'sent', sent_at = $3, remote_id = $2, last_error = NULL WHERE id = $1`
 
+// sqlMarkSentAlso marks several messages sent at once.
+const sqlMarkSentAlso = `UPDATE outbox o SET status = 'sent', sent_at = $3, remote_id = u.remote_id, last_error = NULL
+FROM unnest($1::bigint[], $2::bigint[]) AS u (id, remote_id) WHERE o.id = u.id`
+
+// Sent is a message Telegram confirmed, with the id it got there, whose
+// mark goes with a later one (see MarkSent).
+type Sent struct{ ID, RemoteID int64 }
+
+// queueAlso adds the marks of also to b, when there are any.
+func (db *DB) queueAlso(b *pgx.Batch, also []Sent) {
+	if len(also) == 0 {
+		return
+	}
+	ids, remotes := make([]int64, len(also)), make([]int64, len(also))
+	for i, s := range also {
+		ids[i], remotes[i] = s.ID, s.RemoteID
+	}
+	b.Queue(sqlMarkSentAlso, ids, remotes, db.now())
+}
+
 // MarkSent records that message id was delivered and got remoteID (the
-// Telegram message_id) from the channel. Marking a message sent twice keeps
-// the last remoteID. It leaves the attempt count to whoever records failures.
-// It returns an error wrapping ErrNotFound when there is no such message.
+// Telegram message_id) from the channel, and the messages in also with
+// theirs (a sender may hold back the mark of a message that is harmless to
+// send twice, such as an edit, to write it with the next one). Marking a
+// message sent twice keeps the last remoteID. It leaves the attempt count
+// to whoever records failures. It returns an error wrapping ErrNotFound when
+// there is no message id.
 //
-// It commits without waiting for the disk (see async.go).
-func (db *DB) MarkSent(ctx context.Context, id int64, remoteID int64) error {
-	tag, err := db.execAsync(ctx, sqlMarkSent, id, remoteID, db.now())
+// It commits without waiting for the disk (see async.go), in one round trip.
+func (db *DB) MarkSent(ctx context.Context, id int64, remoteID int64, also ...Sent) error {
+	b := &pgx.Batch{}
+	queueAsync(b)
+	db.queueAlso(b, also)
+	b.Queue(sqlMarkSent, id, remoteID, db.now())
+	br := db.pool.SendBatch(ctx, b)
+	var tag pgconn.CommandTag
+	_, err := br.Exec()
+	if err == nil && len(also) > 0 {
+		_, err = br.Exec()
+	}
+	if err == nil {
+		tag, err = br.Exec()
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		return fmt.Errorf("storage: mark sent: %w", err)
 	}

@@ -3,6 +3,7 @@ package storage_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -110,4 +111,44 @@ func equal(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// MarkSent and MarkSentRelease write the marks held back with theirs.
+func TestMarkSentAlso(t *testing.T) {
+	ctx := context.Background()
+	db := storagetest.New(t)
+	person := enqueueFor(t, db, 77, msg("edit", 0), msg("message", 0), msg("edit 2", 0), msg("last", 0))
+	msgs, err := db.PendingFor(ctx, person)
+	if err != nil || len(msgs) != 4 {
+		t.Fatalf("pending: %v %v", msgs, err)
+	}
+	if err := db.MarkSent(ctx, msgs[1].ID, 11, storage.Sent{ID: msgs[0].ID, RemoteID: 10}); err != nil {
+		t.Fatal(err)
+	}
+	if qs := mustClaim(t, db, "a", 10, time.Minute); len(qs) != 1 || len(qs[0].Messages) != 2 {
+		t.Fatalf("claim after the first marks: %+v", qs)
+	}
+	if err := db.MarkSentRelease(ctx, msgs[3].ID, 13, person, "a", time.Now(), storage.Sent{ID: msgs[2].ID, RemoteID: 12}); err != nil {
+		t.Fatal(err)
+	}
+	var remotes []int64
+	rows, err := db.Pool().Query(ctx, `SELECT remote_id FROM outbox WHERE person_id = $1 AND status = 'sent' ORDER BY id`, person)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var r int64
+		if err := rows.Scan(&r); err != nil {
+			t.Fatal(err)
+		}
+		remotes = append(remotes, r)
+	}
+	rows.Close()
+	if want := []int64{10, 11, 12, 13}; !slices.Equal(remotes, want) {
+		t.Errorf("remote ids = %v, want %v", remotes, want)
+	}
+	// A missing main message is reported.
+	if err := db.MarkSent(ctx, 999999, 1, storage.Sent{ID: msgs[0].ID, RemoteID: 10}); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("MarkSent of a missing message: %v, want ErrNotFound", err)
+	}
 }
