@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Classifier matches normalised messages against the named rules. Build it
@@ -36,15 +37,24 @@ type compiledRule struct {
 // it, and it does not count as the end of a clause either.
 const maskPlaceholder = " \x00 "
 
-// NewClassifier compiles the rule set. It panics when a built-in pattern
-// does not compile, which the package tests rule out.
+// NewClassifier returns the classifier of the built-in rule set. The rules
+// are compiled once per process, on the first call: the compiled programs
+// take about 8 MiB of heap (the word gaps and filler lists repeat large
+// alternations) and compiling them allocates some 40 MB on the way. A
+// Classifier is immutable and safe for concurrent use, so every caller (the
+// crisis screen, the care loop, the LLM guard) shares that one. It panics
+// when a built-in pattern does not compile, which the package tests rule out.
 func NewClassifier() *Classifier {
+	return builtinClassifier()
+}
+
+var builtinClassifier = sync.OnceValue(func() *Classifier {
 	c, err := newClassifier(ruleSpecs, maskSpecs)
 	if err != nil {
 		panic(err)
 	}
 	return c
-}
+})
 
 func newClassifier(rules []ruleSpec, masks []maskSpec) (*Classifier, error) {
 	c := &Classifier{index: newLiteralIndex()}

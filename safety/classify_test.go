@@ -130,9 +130,13 @@ func TestPrefilterKeepsMatches(t *testing.T) {
 }
 
 // unfiltered returns a classifier that runs every regexp, for checking the
-// prefilter against.
+// prefilter against. It compiles a copy of its own: the one NewClassifier
+// returns is shared and must not change.
 func unfiltered() *Classifier {
-	c := NewClassifier()
+	c, err := newClassifier(ruleSpecs, maskSpecs)
+	if err != nil {
+		panic(err)
+	}
 	for i := range c.rules {
 		c.rules[i].need = nil
 	}
@@ -374,5 +378,26 @@ func TestClassifyHostileInput(t *testing.T) {
 	}
 	if r := c.Classify(inputs[3]); r.Level != Acute {
 		t.Errorf("long message ending in a signal: %+v", r)
+	}
+}
+
+// TestNewClassifierShared checks that the built-in rules are compiled once
+// per process: callers that start at the same time all get the same,
+// working classifier (a second compiled copy would cost about 8 MiB).
+func TestNewClassifierShared(t *testing.T) {
+	const callers = 8
+	got := make([]*Classifier, callers)
+	var wg sync.WaitGroup
+	for i := range got {
+		wg.Go(func() { got[i] = NewClassifier() })
+	}
+	wg.Wait()
+	for i, c := range got {
+		if c == nil || c != got[0] {
+			t.Fatalf("caller %d got %p, caller 0 got %p: want one shared classifier", i, c, got[0])
+		}
+	}
+	if r := got[0].Classify("Ik wil dood"); r.Level != Acute {
+		t.Fatalf("shared classifier: %+v", r)
 	}
 }
