@@ -73,6 +73,8 @@ func TestInvalidNamesTheKey(t *testing.T) {
 		{name: "bad zone", file: "checkin:\n  default_zone: Mars/Olympus\n", wantKey: "checkin.default_zone"},
 		{name: "coach twice", file: "coaches:\n  - {id: 5, name: A}\n  - {id: 5, name: B}\n", wantKey: "coaches[1].id"},
 		{name: "broken yaml", file: "telegram: [\n", wantKey: "stilstaan.yaml"},
+		{name: "memory limit unit", file: "runtime:\n  memory_limit: 40MB\n", wantKey: "runtime.memory_limit"},
+		{name: "memory limit too low", env: "STILSTAAN_RUNTIME_MEMORY_LIMIT", envVal: "16MiB", wantKey: "runtime.memory_limit"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -123,5 +125,70 @@ func TestKeysCoverEnv(t *testing.T) {
 		if strings.ToLower(k) != k {
 			t.Errorf("key %q is not lower case", k)
 		}
+	}
+}
+
+func TestMemoryLimit(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"40MiB", 40 << 20, true},
+		{"1GiB", 1 << 30, true},
+		{"2TiB", 2 << 40, true},
+		{"65536KiB", 64 << 20, true},
+		{"41943040", 40 << 20, true},
+		{"41943040B", 40 << 20, true},
+		{" 48MiB ", 48 << 20, true},
+		{"off", 0, true},
+		{"0", 0, true},
+		{"", 0, false},
+		{"MiB", 0, false},
+		{"40MB", 0, false},
+		{"40 MiB", 0, false},
+		{"-40MiB", 0, false},
+		{"1.5GiB", 0, false},
+		{"lots", 0, false},
+		{"9000000TiB", 0, false},
+		{"99999999999999999999", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := ParseMemoryLimit(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("ParseMemoryLimit(%q) = %d, %v; want %d, ok %v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+
+	// The default, and how it is set from a file, the environment, or as a
+	// plain number of bytes in YAML.
+	c, err := Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.Runtime.MemoryLimitBytes(); err != nil || n != 40<<20 {
+		t.Errorf("default runtime.memory_limit = %d, %v; want 40 MiB", n, err)
+	}
+	c, err = Load(writeFile(t, "runtime:\n  memory_limit: 96MiB\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := c.Runtime.MemoryLimitBytes(); n != 96<<20 {
+		t.Errorf("from the file: %d", n)
+	}
+	c, err = Load(writeFile(t, "runtime:\n  memory_limit: 67108864\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := c.Runtime.MemoryLimitBytes(); n != 64<<20 {
+		t.Errorf("a number in YAML: %d", n)
+	}
+	t.Setenv("STILSTAAN_RUNTIME_MEMORY_LIMIT", "off")
+	c, err = Load(writeFile(t, "runtime:\n  memory_limit: 96MiB\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.Runtime.MemoryLimitBytes(); err != nil || n != 0 {
+		t.Errorf("off from the environment: %d, %v", n, err)
 	}
 }

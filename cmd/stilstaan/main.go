@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -61,7 +63,38 @@ func (a *app) load(cmd *cobra.Command) (config.Config, *slog.Logger, error) {
 	if err != nil {
 		return config.Config{}, nil, err
 	}
-	return cfg, newLogger(cfg.Log), nil
+	log := newLogger(cfg.Log)
+	if memoryLimited[cmd.CommandPath()] {
+		setMemoryLimit(cfg.Runtime, log)
+	}
+	return cfg, log, nil
+}
+
+// memoryLimited lists the commands that get runtime.memory_limit: the bot,
+// which runs for long and under load. The bench and the soak start the bot
+// as a child process; their own processes (simulated people, fake servers)
+// are not limited.
+var memoryLimited = map[string]bool{"stilstaan run": true}
+
+// setMemoryLimit makes runtime.memory_limit the Go runtime's soft memory
+// limit, unless the GOMEMLIMIT environment variable set one already, and
+// returns the limit in effect (math.MaxInt64 for none). Without a limit the
+// heap may grow to twice what is live after each collection (GOGC=100)
+// before the next one; near the limit the collector runs sooner and gives
+// free memory back to the operating system.
+func setMemoryLimit(r config.Runtime, log *slog.Logger) int64 {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		limit := debug.SetMemoryLimit(-1) // -1 reads the limit without changing it
+		log.Debug("memory limit from GOMEMLIMIT", slog.Int64("bytes", limit))
+		return limit
+	}
+	limit, _ := r.MemoryLimitBytes() // config.Load validated it
+	if limit == 0 {
+		limit = math.MaxInt64 // off: the runtime's own default
+	}
+	debug.SetMemoryLimit(limit)
+	log.Debug("memory limit from runtime.memory_limit", slog.Int64("bytes", limit))
+	return limit
 }
 
 func newLogger(c config.Log) *slog.Logger {
