@@ -253,8 +253,9 @@ func (d *Delivery) Run(ctx context.Context) error {
 	d.handMu.Lock()
 	d.accepting = true
 	d.handMu.Unlock()
-	d.db.SetCourier(&storage.Courier{Owner: d.owner, Lease: d.lease, Room: d.room, Take: d.take, Wake: d.Wake, Holds: d.holds})
-	l.serve(ctx)
+	courier := &storage.Courier{Owner: d.owner, Lease: d.lease, Room: d.room, Take: d.take, Wake: d.Wake, Holds: d.holds}
+	d.db.SetCourier(courier)
+	l.serve(ctx, courier)
 	return nil
 }
 
@@ -293,8 +294,8 @@ func (d *Delivery) take(q storage.ChatQueue) bool {
 
 // stopTaking ends the handoff of chats from turns: chats still on their way
 // are dropped here, their leases given up with the rest at shutdown.
-func (d *Delivery) stopTaking() {
-	d.db.SetCourier(nil)
+func (d *Delivery) stopTaking(courier *storage.Courier) {
+	d.db.DropCourier(courier)
 	d.handMu.Lock()
 	d.accepting = false
 	d.handMu.Unlock()
@@ -358,6 +359,9 @@ type deliveryLoop struct {
 	inflight int
 	results  chan sendOutcome
 	ready    []*chatRun // scratch for dispatch
+	// stray are the leases of this owner that the last renewal found and
+	// the loop did not hold.
+	stray map[int64]bool
 }
 
 // deliveryClaimGap spaces claims that releases asked for, so a busy process does
@@ -367,7 +371,7 @@ const deliveryClaimGap = 10 * time.Millisecond
 // deliveryDepthEvery is how often the outbox depth gauge is refreshed.
 const deliveryDepthEvery = 5 * time.Second
 
-func (l *deliveryLoop) serve(ctx context.Context) {
+func (l *deliveryLoop) serve(ctx context.Context, courier *storage.Courier) {
 	d := l.d
 	// Sends and their bookkeeping outlive ctx: they finish, then Run returns.
 	bg := context.WithoutCancel(ctx)
@@ -424,7 +428,7 @@ func (l *deliveryLoop) serve(ctx context.Context) {
 		}
 	}
 
-	d.stopTaking()
+	d.stopTaking(courier)
 	for l.inflight > 0 {
 		l.apply(bg, <-l.results)
 	}
@@ -629,15 +633,24 @@ func (l *deliveryLoop) renew(ctx context.Context) {
 		return
 	}
 	kept := make(map[int64]bool, len(ids))
+	stray := map[int64]bool{}
 	for _, id := range ids {
 		kept[id] = true
-		if _, ok := l.held[id]; !ok {
-			// A lease nobody here works on (left by a failed write):
-			// renewing it would keep the chat from everyone.
-			l.release(ctx, id)
-			delete(kept, id)
+		if _, ok := l.held[id]; ok {
+			continue
 		}
+		// A lease nobody here works on. A turn's hand-over (storage.Courier)
+		// is one for a moment: committed, and not yet taken by the loop.
+		// One still unclaimed at the next renewal was left by a failed
+		// write: renewing it would keep the chat from everyone.
+		if l.stray[id] {
+			l.release(ctx, id)
+		} else {
+			stray[id] = true
+		}
+		delete(kept, id)
 	}
+	l.stray = stray
 	until := now.Add(d.lease)
 	for id, c := range l.held {
 		switch {

@@ -959,3 +959,75 @@ func TestDeliveryEditMarkGoesWithTheNext(t *testing.T) {
 		t.Errorf("%d edits sent, want 2", n)
 	}
 }
+
+// A lease of this owner that the loop does not work on (left by a write that
+// failed) is given back at the second renewal that finds it, and its chat is
+// then delivered; one renewal is not enough, because a turn's hand-over is
+// such a lease for the moment between its commit and the loop taking it.
+// Meanwhile turns hand their chats over while renewals run every 100 ms and
+// another replica claims what it can: nothing is sent twice.
+func TestDeliveryStrayLeaseAndHandOvers(t *testing.T) {
+	f := newDeliveryFixture(t)
+	f.cfg.SendTimeout = 100 * time.Millisecond // leases of 300 ms, renewed every 100 ms
+	f.cfg.PerChatRate, f.cfg.PerChatBurst = 1000, 1000
+	d := f.delivery(WithDeliveryOwner("here"), WithDeliveryLease(300*time.Millisecond), WithDeliveryPoll(time.Hour))
+	stray := f.numbered(900, 1, conversation.PriorityInteractive)
+	_, err := f.db.Pool().Exec(context.Background(), `INSERT INTO deliveries (person_id, leased_by, leased_until, next_at)
+VALUES ($1, 'here', now() + interval '1 hour', now())`, stray)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another replica that only claims (the hand-overs go to the courier
+	// registered last, d), quickly.
+	f.run(f.delivery(WithDeliveryOwner("there"), WithDeliveryLease(300*time.Millisecond), WithDeliveryPoll(5*time.Millisecond)))
+	f.run(d)
+	const chats, rounds = 20, 5
+	for r := range rounds {
+		for c := int64(1); c <= chats; c++ {
+			f.enqueue(c, 0, conversation.KindMessage, conversation.Envelope{Text: numberedText(c, r)})
+		}
+		time.Sleep(50 * time.Millisecond) // let renewals fall between hand-overs
+	}
+	f.waitMessages(900, 1)
+	f.waitTotal(chats*rounds + 1)
+	for c := int64(1); c <= chats; c++ {
+		f.checkOrder(c, rounds)
+	}
+	if st := f.fake.Stats(); st.Duplicates != 0 || st.Sent != chats*rounds+1 {
+		t.Errorf("sent %d with %d duplicates, want %d and none", st.Sent, st.Duplicates, chats*rounds+1)
+	}
+}
+
+// The renewal gives back a lease the loop does not hold only when it finds
+// it a second time: the first time it may be a turn's hand-over on its way
+// to the loop (releasing it then let another replica send the same
+// messages).
+func TestDeliveryRenewalSparesAHandOverOnItsWay(t *testing.T) {
+	f := newDeliveryFixture(t)
+	d := f.delivery(WithDeliveryOwner("here"))
+	l := &deliveryLoop{d: d, held: map[int64]*chatRun{}, results: make(chan sendOutcome)}
+	person := f.numbered(77, 1, conversation.PriorityInteractive)
+	ctx := context.Background()
+	if _, err := f.db.Pool().Exec(ctx, `INSERT INTO deliveries (person_id, leased_by, leased_until, next_at)
+VALUES ($1, 'here', now() + interval '1 hour', now())`, person); err != nil {
+		t.Fatal(err)
+	}
+	owner := func() string {
+		var by *string
+		if err := f.db.Pool().QueryRow(ctx, `SELECT leased_by FROM deliveries WHERE person_id = $1`, person).Scan(&by); err != nil {
+			t.Fatal(err)
+		}
+		if by == nil {
+			return ""
+		}
+		return *by
+	}
+	l.renew(ctx)
+	if got := owner(); got != "here" {
+		t.Fatalf("after the first renewal the lease is held by %q, want here", got)
+	}
+	l.renew(ctx)
+	if got := owner(); got != "" {
+		t.Errorf("after the second renewal the lease is held by %q, want given back", got)
+	}
+}

@@ -44,6 +44,8 @@ type Scheduler struct {
 	workers int
 	lease   time.Duration
 	log     *slog.Logger
+	backlog int           // see WithBacklog
+	pause   time.Duration // how often a held-back pass looks at the outbox again
 }
 
 // SchedulerOption configures a Scheduler.
@@ -69,10 +71,21 @@ func WithLease(d time.Duration) SchedulerOption {
 	}
 }
 
+// WithBacklog holds a pass back, between two batches, while the outbox
+// holds n or more messages still to send (0, the default: never). Starting
+// check-ins faster than delivery can send them buys nobody an earlier
+// message: the messages only queue, and the work of the starts takes the
+// processor from delivery and from people's replies meanwhile. stilstaan
+// run sets n to ten seconds of telegram.global_rate. A pass that waits
+// keeps its check-ins' times: what is due at its start is still started
+// unless checkin.late_window passes.
+func WithBacklog(n int) SchedulerOption { return func(s *Scheduler) { s.backlog = max(n, 0) } }
+
 // NewScheduler returns a scheduler that starts turns through svc, which must
 // have the feature's Options.
 func (f *Feature) NewScheduler(db *storage.DB, svc *conversation.Service, opts ...SchedulerOption) *Scheduler {
-	s := &Scheduler{f: f, db: db, svc: svc, now: time.Now, batch: 200, workers: 8, lease: 2 * time.Minute, log: f.log}
+	s := &Scheduler{f: f, db: db, svc: svc, now: time.Now, batch: 200, workers: 8, lease: 2 * time.Minute, log: f.log,
+		pause: 100 * time.Millisecond}
 	for _, o := range opts {
 		o(s)
 	}
@@ -203,6 +216,9 @@ func (s *Scheduler) RunOnce(ctx context.Context, now time.Time) (sent int, err e
 		if err := ctx.Err(); err != nil {
 			return sent, err
 		}
+		if err := s.waitForDelivery(ctx); err != nil {
+			return sent, err
+		}
 		rows, err := s.claim(ctx, now, claim)
 		if err != nil {
 			return sent, err
@@ -221,6 +237,29 @@ func (s *Scheduler) RunOnce(ctx context.Context, now time.Time) (sent int, err e
 		return sent, fmt.Errorf("checkin: %d starts failed (they are retried after the lease): %w", len(failed), failed[0])
 	}
 	return sent, nil
+}
+
+// waitForDelivery waits while the outbox holds s.backlog messages or more.
+func (s *Scheduler) waitForDelivery(ctx context.Context) error {
+	if s.backlog == 0 {
+		return nil
+	}
+	for {
+		behind, err := s.db.OutboxBacklog(ctx, s.backlog)
+		if err != nil {
+			return fmt.Errorf("checkin: outbox backlog: %w", err)
+		}
+		if !behind {
+			return nil
+		}
+		t := time.NewTimer(s.pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
 }
 
 func newClaim() int64 {

@@ -284,3 +284,56 @@ func TestSkips(t *testing.T) {
 		}
 	}
 }
+
+// A pass holds back between batches while the outbox is full, and goes on
+// once delivery caught up.
+func TestBacklogHoldsStartsBack(t *testing.T) {
+	ams := mustZone(t, "Europe/Amsterdam")
+	now := time.Date(2026, 5, 4, 20, 31, 0, 0, ams)
+	e := newEnv(t, now)
+	const n = 10
+	e.seedDue(n, 1, "Europe/Amsterdam", 20, 30, now.Add(-time.Minute))
+	started := func() int { return e.count(`SELECT count(*) FROM inputs WHERE source LIKE 'checkin:%'`) }
+	s := e.scheduler(WithBatch(4), WithWorkers(2), WithBacklog(6))
+	s.pause = 5 * time.Millisecond
+
+	done := make(chan int, 1)
+	go func() {
+		sent, err := s.RunOnce(e.ctx, now)
+		if err != nil {
+			t.Errorf("RunOnce: %v", err)
+		}
+		done <- sent
+	}()
+	deadline := time.Now().Add(time.Minute)
+	for started() < 4 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the first batch did not start: %d started", started())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// Its 12 messages fill the outbox past 6: the pass waits.
+	for range 30 {
+		if got := started(); got != 4 {
+			t.Fatalf("%d check-ins started while the outbox held %d messages, want 4", got,
+				e.count(`SELECT count(*) FROM outbox WHERE status = 'pending'`))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Delivery catches up, batch after batch.
+	for {
+		e.exec(`UPDATE outbox SET status = 'sent' WHERE status = 'pending'`)
+		select {
+		case sent := <-done:
+			if sent != n || started() != n {
+				t.Fatalf("sent %d, started %d; want %d", sent, started(), n)
+			}
+			e.checkExactlyOnce(n, "2026-05-04")
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the pass did not finish: %d started", started())
+		}
+	}
+}

@@ -52,9 +52,12 @@ type Courier struct {
 	Holds func(personID int64) bool
 }
 
-// SetCourier registers the courier that turns hand their chats to; nil
-// unregisters it. Only one courier is registered at a time.
+// SetCourier registers the courier that turns hand their chats to. Only one
+// courier is registered at a time: the last one set.
 func (db *DB) SetCourier(c *Courier) { db.courier.Store(c) }
+
+// DropCourier unregisters c, if it is still the one registered.
+func (db *DB) DropCourier(c *Courier) { db.courier.CompareAndSwap(c, nil) }
 
 const (
 	// sqlHandoverLease is ClaimChats' upsert for one chat.

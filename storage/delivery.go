@@ -444,6 +444,22 @@ ORDER BY id DESC LIMIT 1`, personID, prompt).Scan(&id)
 	return id, nil
 }
 
+// OutboxBacklog reports whether n or more messages wait to be delivered,
+// due or not. It reads at most n entries of the index of pending messages,
+// so it stays cheap however large the outbox grows.
+func (db *DB) OutboxBacklog(ctx context.Context, n int) (bool, error) {
+	if n <= 0 {
+		return true, nil
+	}
+	var behind bool
+	err := db.pool.QueryRow(ctx, `SELECT EXISTS (
+    SELECT 1 FROM outbox WHERE status = 'pending' ORDER BY priority, id OFFSET $1)`, n-1).Scan(&behind)
+	if err != nil {
+		return false, fmt.Errorf("storage: outbox backlog: %w", err)
+	}
+	return behind, nil
+}
+
 // OutboxDepth returns how many messages wait to be delivered, due or not.
 func (db *DB) OutboxDepth(ctx context.Context) (int64, error) {
 	var n int64

@@ -152,3 +152,14 @@ func TestMarkSentAlso(t *testing.T) {
 		t.Errorf("MarkSent of a missing message: %v, want ErrNotFound", err)
 	}
 }
+
+func TestOutboxBacklog(t *testing.T) {
+	ctx := context.Background()
+	db := storagetest.New(t)
+	enqueueFor(t, db, 88, msg("a", 0), msg("b", 10), storage.Outgoing{Kind: "message", Payload: []byte("c"), NotBefore: time.Now().Add(time.Hour)})
+	for n, want := range map[int]bool{0: true, 1: true, 3: true, 4: false} {
+		if got, err := db.OutboxBacklog(ctx, n); err != nil || got != want {
+			t.Errorf("OutboxBacklog(%d) = %v, %v; want %v", n, got, err, want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"math"
 	"sync"
 
 	"github.com/stilstaan/stilstaan/checkin"
@@ -49,7 +50,10 @@ func startCheckins(ctx context.Context, cfg config.Config, db *storage.DB, svc *
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		_ = f.NewScheduler(db, svc).Run(ctx) // Run logs its own errors and returns nil when ctx ends
+		// Check-ins start no faster than delivery sends: at most ten
+		// seconds of telegram.global_rate wait in the outbox.
+		backlog := checkin.WithBacklog(int(math.Ceil(10 * cfg.Telegram.GlobalRate)))
+		_ = f.NewScheduler(db, svc, backlog).Run(ctx) // Run logs its own errors and returns nil when ctx ends
 	}()
 	return func() {
 		cancel()
