@@ -47,7 +47,7 @@ import (
 //     0) before scheduled ones, then the oldest message first;
 //   - each chat has a token bucket (cfg.PerChatRate, burst cfg.PerChatBurst)
 //     and all sends share one (cfg.GlobalRate);
-//   - at most inflight calls to Telegram are at once, at most one per
+//   - at most cfg.Workers calls to Telegram are in flight, at most one per
 //     chat;
 //   - a 429 waits retry_after, other transient errors back off
 //     exponentially with jitter, up to cfg.MaxSendRetries tries; the chat's
@@ -70,7 +70,6 @@ type Delivery struct {
 	backoffMin time.Duration
 	backoffMax time.Duration
 	maxChats   int
-	inflight   int // calls to Telegram at once
 
 	wake   chan struct{}
 	global *rate.Limiter
@@ -183,11 +182,6 @@ func NewDelivery(db *storage.DB, api *bot.Bot, cfg config.Telegram, opts ...Deli
 	d.backoffMin = max(d.backoffMin, time.Millisecond)
 	d.backoffMax = max(d.backoffMax, d.backoffMin)
 	d.maxChats = max(d.maxChats, 1)
-	// As many calls at once as the rate needs when each takes up to a
-	// tenth of a second (Little's law), and no fewer than cfg.Workers:
-	// with cfg.Workers alone, 8 calls of 50 ms each could never reach
-	// more than 160 messages a second.
-	d.inflight = min(max(d.cfg.Workers, int(math.Ceil(d.cfg.GlobalRate/10))), d.maxChats)
 	d.handoff = make(chan storage.ChatQueue, d.maxChats)
 	d.holding = map[int64]struct{}{}
 	// A burst of a tenth of a second's sends: at most rate + rate/10 go out in
@@ -528,7 +522,7 @@ func (l *deliveryLoop) dispatch(bg context.Context, now time.Time) (wakeAt time.
 		return int(a.msgs[0].ID - b.msgs[0].ID)
 	})
 	for _, c := range l.ready {
-		if l.inflight >= d.inflight {
+		if l.inflight >= d.cfg.Workers {
 			break // a result wakes the loop
 		}
 		if !now.Add(d.cfg.SendTimeout).Before(c.leaseUntil) {
