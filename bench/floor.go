@@ -152,6 +152,9 @@ type floorResult struct {
 	// ServerCPU is the CPU time of its server processes per transaction
 	// (0 when they could not be read).
 	ServerCPU time.Duration
+	// ClientCPU is pgbench's own CPU time per transaction (the whole run,
+	// its short start and end included).
+	ClientCPU time.Duration
 }
 
 var (
@@ -213,6 +216,9 @@ func runFloor(ctx context.Context, pgbench, dir, url, script string, clients, th
 		return floorResult{}, fmt.Errorf("bench: pgbench printed no tps:\n%s", out.String())
 	}
 	res.TPS, _ = strconv.ParseFloat(m[1], 64)
+	if st := cmd.ProcessState; st != nil && res.TPS > 0 {
+		res.ClientCPU = time.Duration(float64(st.UserTime()+st.SystemTime()) / (res.TPS * float64(secs)))
+	}
 	if m := latencyRE.FindStringSubmatch(out.String()); m != nil {
 		ms, _ := strconv.ParseFloat(m[1], 64)
 		res.Latency = time.Duration(ms * float64(time.Millisecond))

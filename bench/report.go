@@ -69,6 +69,10 @@ type Report struct {
 
 	Closed     Latency
 	CPUPerTurn time.Duration
+	// LoadCPUPerTurn is the CPU time of the bench's own process per turn:
+	// the simulated people and the fake Bot API, which share the machine
+	// with the bot and PostgreSQL (pgbench's client is far lighter).
+	LoadCPUPerTurn time.Duration
 	// ServerCPUPerTurn is the CPU time of the database's server processes
 	// per turn (0 when they could not be read).
 	ServerCPUPerTurn time.Duration
@@ -139,6 +143,7 @@ func (r *Report) rows() []row {
 		{"Turn path: round trips to PostgreSQL per turn (whole process)", fmt.Sprintf("%.1f", r.RoundTrips), "", ""},
 		{"Floor: pgbench TPS, same statements, " + fmt.Sprint(r.Config.Workers) + " clients", fmt.Sprintf("%.0f", r.Floor.TPS), "", ""},
 		{"PostgreSQL CPU per turn / per pgbench transaction", us(r.ServerCPUPerTurn) + " / " + us(r.Floor.ServerCPU), "", ""},
+		{"CPU of the load per turn (simulated people, fake Bot API) / of pgbench's client per transaction", us(r.LoadCPUPerTurn) + " / " + us(r.Floor.ClientCPU), "", ""},
 		{"Turns/s ÷ pgbench TPS", fmt.Sprintf("%.0f%%", 100*r.FloorRatio()), "≥ 50%", verdict(r.FloorRatio() >= TargetFloorRatio)},
 		{fmt.Sprintf("Half load (%.0f/s offered, open loop): p50 / p95 / p99", r.HalfRate),
 			ms(r.Half.P50) + " / " + ms(r.Half.P95) + " / " + ms(r.Half.P99), "p99 ≤ 20 ms", verdict(r.Half.P99 <= TargetHalfP99)},

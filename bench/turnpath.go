@@ -96,7 +96,7 @@ func (r *runner) turnPath(ctx context.Context, rep *Report) error {
 		return err
 	}
 	// Closed loop: everyone writes again as soon as the bot answered.
-	var cpu0, cpu1 procSample
+	var cpu0, cpu1, self0, self1 procSample
 	var pg0, pg1 time.Duration
 	var pgOK0, pgOK1 bool
 	var sends0, sends1 int
@@ -105,6 +105,7 @@ func (r *runner) turnPath(ctx context.Context, rep *Report) error {
 	closed := runPhase(ctx, people, closedGate, talk, r.cfg.Warmup, r.cfg.Duration,
 		func() {
 			cpu0, _ = bot.sample()
+			self0, _ = readProc(os.Getpid())
 			pg0, pgOK0 = r.db.backendCPU(ctx)
 			st := tg.fake.Stats()
 			sends0 = st.Sent + st.Edits
@@ -119,6 +120,7 @@ func (r *runner) turnPath(ctx context.Context, rep *Report) error {
 			}()
 		}, func() {
 			cpu1, _ = bot.sample()
+			self1, _ = readProc(os.Getpid())
 			pg1, pgOK1 = r.db.backendCPU(ctx)
 			st := tg.fake.Stats()
 			sends1 = st.Sent + st.Edits
@@ -142,6 +144,7 @@ func (r *runner) turnPath(ctx context.Context, rep *Report) error {
 	rep.SendRate = float64(sends1-sends0) / r.cfg.Duration.Seconds()
 	if closed.turns > 0 {
 		rep.CPUPerTurn = (cpu1.cpu - cpu0.cpu) / time.Duration(closed.turns)
+		rep.LoadCPUPerTurn = (self1.cpu - self0.cpu) / time.Duration(closed.turns)
 		if pgOK0 && pgOK1 && pg1 > pg0 {
 			rep.ServerCPUPerTurn = (pg1 - pg0) / time.Duration(closed.turns)
 		}
