@@ -191,19 +191,3 @@ func (s *scratch) backendCPU(ctx context.Context) (cpu time.Duration, ok bool) {
 	}
 	return cpu, read > 0
 }
-
-// settle finishes the database's background work before a timed window, as
-// one does before pgbench: VACUUM ANALYZE of the scratch database (after the
-// seeding, autovacuum would otherwise start in the middle of a window) and a
-// CHECKPOINT (so the checkpoint that the seeding's WAL calls for does not
-// fall into one). CHECKPOINT needs a superuser or pg_checkpoint; without, it
-// is left out and said so.
-func (s *scratch) settle(ctx context.Context, log *slog.Logger) error {
-	if _, err := s.db.Pool().Exec(ctx, "VACUUM (ANALYZE)"); err != nil {
-		return fmt.Errorf("bench: vacuum: %w", err)
-	}
-	if _, err := s.db.Pool().Exec(ctx, "CHECKPOINT"); err != nil {
-		log.WarnContext(ctx, "bench: no checkpoint before the window (needs a superuser or pg_checkpoint)", slog.Any("error", err))
-	}
-	return nil
-}

@@ -92,9 +92,6 @@ func (r *runner) turnPath(ctx context.Context, rep *Report) error {
 	crisis := r.people(tg, chatsCrisis, r.cfg.CrisisPeople)
 	watch = watchRSS(bot, 100*time.Millisecond)
 
-	if err := r.db.settle(ctx, r.log); err != nil {
-		return err
-	}
 	// Closed loop: everyone writes again as soon as the bot answered.
 	var cpu0, cpu1, self0, self1 procSample
 	var pg0, pg1 time.Duration
@@ -174,9 +171,6 @@ func (r *runner) turnPath(ctx context.Context, rep *Report) error {
 		if err := onboard(ctx, p); err != nil {
 			return err
 		}
-	}
-	if err := r.db.settle(ctx, r.log); err != nil {
-		return err
 	}
 	rate := closed.rate() / 2
 	rep.HalfRate = rate
