@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/go-telegram/bot/models"
+	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/stilstaan/stilstaan/conversation"
@@ -613,19 +614,11 @@ func TestWebhookInlineAndInbox(t *testing.T) {
 		t.Fatalf("held update: status %d", code)
 	}
 	h.waitIdle(ctx)
-	var order []string
-	rows, err := h.db.Pool().Query(ctx, `SELECT source FROM inputs WHERE source LIKE 'tg:70000%' ORDER BY processed_at, source`)
+	rows, _ := h.db.Pool().Query(ctx, `SELECT source FROM inputs WHERE source LIKE 'tg:70000%' ORDER BY processed_at, source`)
+	order, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
 		t.Fatal(err)
 	}
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		order = append(order, s)
-	}
-	rows.Close()
 	if want := []string{"tg:700001", "tg:700002", "tg:700003"}; !slices.Equal(order, want) {
 		t.Errorf("the chat's updates took effect as %q, want %q", order, want)
 	}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/stilstaan/stilstaan/storage"
 	"github.com/stilstaan/stilstaan/storage/storagetest"
 )
@@ -131,19 +133,11 @@ func TestMarkSentAlso(t *testing.T) {
 	if err := db.MarkSentRelease(ctx, msgs[3].ID, 13, person, "a", time.Now(), storage.Sent{ID: msgs[2].ID, RemoteID: 12}); err != nil {
 		t.Fatal(err)
 	}
-	var remotes []int64
-	rows, err := db.Pool().Query(ctx, `SELECT remote_id FROM outbox WHERE person_id = $1 AND status = 'sent' ORDER BY id`, person)
+	rows, _ := db.Pool().Query(ctx, `SELECT remote_id FROM outbox WHERE person_id = $1 AND status = 'sent' ORDER BY id`, person)
+	remotes, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {
 		t.Fatal(err)
 	}
-	for rows.Next() {
-		var r int64
-		if err := rows.Scan(&r); err != nil {
-			t.Fatal(err)
-		}
-		remotes = append(remotes, r)
-	}
-	rows.Close()
 	if want := []int64{10, 11, 12, 13}; !slices.Equal(remotes, want) {
 		t.Errorf("remote ids = %v, want %v", remotes, want)
 	}
